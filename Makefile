@@ -1,0 +1,59 @@
+# Plinth: make targets. CI calls `make test` (through .ci/run).
+GO       ?= go
+PKG      ?= ./...
+T        ?=
+RACE     ?= -race
+TIMEOUT  ?= 20m
+FUZZTIME ?= 20s
+
+.PHONY: all build run test vet lint bench fuzz proto tidy clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+## run: build and start the demo agent (HTTP on :9191).
+run:
+	$(GO) run ./examples/agent $(ARGS)
+
+## test: vet plus the whole test suite with the race detector.
+##   make test PKG=./agent/ T=TestFlags   runs one test
+test: vet
+	$(GO) test $(RACE) -count=1 -timeout $(TIMEOUT) $(if $(T),-run '$(T)') $(PKG)
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt-ed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKG)
+
+## lint: vet, gofmt and go.mod tidiness.
+lint: vet
+	$(GO) mod tidy -diff
+	cd bench && $(GO) mod tidy -diff
+
+## bench: side-by-side comparisons with peers; prints `ratio <name> <ours/peer>` lines.
+bench:
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./... | tee /tmp/plinth-bench.txt
+	cd bench && $(GO) run ./cmd/ratios < /tmp/plinth-bench.txt
+
+## fuzz: run every fuzz target for FUZZTIME.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## proto: regenerate committed protobuf code (needs protoc and protoc-gen-go).
+proto:
+	@files=$$(git ls-files '*.proto'); \
+	if [ -z "$$files" ]; then echo "no .proto files"; exit 0; fi; \
+	for f in $$files; do protoc -I . --go_out=. --go_opt=paths=source_relative $$f; done
+
+tidy:
+	$(GO) mod tidy
+	cd bench && $(GO) mod tidy
+
+clean:
+	rm -rf .plinth

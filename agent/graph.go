@@ -1,0 +1,370 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/plinth-go/plinth/infra"
+	"github.com/plinth-go/plinth/logging"
+)
+
+// tagKey is the struct tag that changes how the agent treats a field:
+// `plinth:"optional"` leaves a nil field nil when no plugin provides its type,
+// `plinth:"-"` makes the agent ignore the field entirely.
+const tagKey = "plinth"
+
+var (
+	pluginType   = reflect.TypeFor[infra.Plugin]()
+	registryType = reflect.TypeFor[*logging.Registry]()
+)
+
+// node is one plugin of the agent and its edges.
+type node struct {
+	plugin infra.Plugin
+	name   string
+	typ    reflect.Type
+	found  string  // where the plugin was found: "root[0]" or "a.Deps.B"
+	deps   []*node // direct dependencies, in field order, without duplicates
+	depVia []string
+	index  int // position in the start order
+}
+
+func (n *node) addDep(d *node, via string) {
+	for _, x := range n.deps {
+		if x == d {
+			return
+		}
+	}
+	n.deps = append(n.deps, d)
+	n.depVia = append(n.depVia, via)
+}
+
+// graph is the set of plugins of an agent, in discovery order.
+type graph struct {
+	nodes []*node
+	byKey map[infra.Plugin]*node
+}
+
+// discover collects the roots and every plugin reachable from them through
+// non-nil exported fields, embedded structs and slices.
+func discover(roots []infra.Plugin) (*graph, error) {
+	g := &graph{byKey: make(map[infra.Plugin]*node)}
+	var errs []error
+	for i, p := range roots {
+		if _, err := g.add(p, fmt.Sprintf("AllPlugins[%d]", i), &errs); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := g.checkNames(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *graph) add(p infra.Plugin, found string, errs *[]error) (*node, error) {
+	if p == nil {
+		return nil, fmt.Errorf("agent: %s: plugin is nil", found)
+	}
+	v := reflect.ValueOf(p)
+	if v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil, fmt.Errorf("agent: %s: plugin is a nil %T", found, p)
+	}
+	if n, ok := g.byKey[p]; ok {
+		return n, nil
+	}
+	n := &node{plugin: p, typ: v.Type(), found: found}
+	g.byKey[p] = n
+	g.nodes = append(g.nodes, n)
+	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
+		n.name = p.String() // the name is only needed for paths below; checked later
+		g.walk(n, v.Elem(), n.label(), errs)
+	}
+	return n, nil
+}
+
+// label names a node in field paths before names are validated.
+func (n *node) label() string {
+	if n.name != "" {
+		return n.name
+	}
+	return n.typ.String()
+}
+
+// walk follows the fields of the struct value v owned by n.
+func (g *graph) walk(n *node, v reflect.Value, path string, errs *[]error) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() || f.Tag.Get(tagKey) == "-" {
+			continue
+		}
+		fv := v.Field(i)
+		fpath := path + "." + f.Name
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			g.walk(n, fv, fpath, errs)
+			continue
+		}
+		g.follow(n, fv, fpath, errs)
+	}
+}
+
+// follow records a dependency on the plugin held by fv, if any.
+func (g *graph) follow(n *node, fv reflect.Value, path string, errs *[]error) {
+	switch fv.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if fv.IsNil() {
+			return
+		}
+		if p, ok := fv.Interface().(infra.Plugin); ok {
+			g.link(n, p, path, errs)
+		}
+	case reflect.Struct:
+		if fv.CanAddr() {
+			if p, ok := fv.Addr().Interface().(infra.Plugin); ok {
+				g.link(n, p, path, errs)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for j := range fv.Len() {
+			g.follow(n, fv.Index(j), fmt.Sprintf("%s[%d]", path, j), errs)
+		}
+	}
+}
+
+func (g *graph) link(n *node, p infra.Plugin, path string, errs *[]error) {
+	d, err := g.add(p, path, errs)
+	if err != nil {
+		*errs = append(*errs, err)
+		return
+	}
+	if d != n {
+		n.addDep(d, path)
+	}
+}
+
+func (g *graph) checkNames() error {
+	var errs []error
+	seen := make(map[string]*node)
+	for _, n := range g.nodes {
+		n.name = n.plugin.String()
+		if n.name == "" {
+			errs = append(errs, fmt.Errorf("agent: %s: plugin %s has an empty name (embed infra.PluginDeps and set its name, usually in NewPlugin)", n.found, n.typ))
+			continue
+		}
+		if prev, ok := seen[n.name]; ok {
+			errs = append(errs, fmt.Errorf("agent: duplicate plugin name %q: %s at %s and %s at %s", n.name, prev.typ, prev.found, n.typ, n.found))
+			continue
+		}
+		seen[n.name] = n
+	}
+	return errors.Join(errs...)
+}
+
+// InjectionError reports a nil field that the agent could not fill.
+type InjectionError struct {
+	// Field is the path of the field, e.g. "myplugin.Deps.KV".
+	Field string
+	// Type is the type of the field.
+	Type reflect.Type
+	// Candidates lists the plugins that provide Type ("name (type)"); empty
+	// when no plugin does.
+	Candidates []string
+}
+
+func (e *InjectionError) Error() string {
+	if len(e.Candidates) == 0 {
+		return fmt.Sprintf("agent: %s: no plugin provides %s (add one to agent.AllPlugins, set the field in code, or tag it `plinth:\"optional\"`)", e.Field, e.Type)
+	}
+	return fmt.Sprintf("agent: %s: %d plugins provide %s: %s (set the field in code to choose one)", e.Field, len(e.Candidates), e.Type, strings.Join(e.Candidates, ", "))
+}
+
+// inject fills nil interface and plugin-pointer fields of every plugin with
+// the single plugin that satisfies them.
+func (g *graph) inject(logs *logging.Registry) error {
+	var errs []error
+	for _, n := range g.nodes {
+		v := reflect.ValueOf(n.plugin)
+		if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
+			g.injectStruct(n, v.Elem(), n.name, logs, &errs)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (g *graph) injectStruct(n *node, v reflect.Value, path string, logs *logging.Registry, errs *[]error) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get(tagKey)
+		if !f.IsExported() || tag == "-" {
+			continue
+		}
+		fv := v.Field(i)
+		fpath := path + "." + f.Name
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			g.injectStruct(n, fv, fpath, logs, errs)
+			continue
+		}
+		if !fv.CanSet() || !isNil(fv) {
+			continue
+		}
+		if f.Type == registryType {
+			fv.Set(reflect.ValueOf(logs))
+			continue
+		}
+		if !injectable(f.Type) {
+			continue
+		}
+		var cands []*node
+		for _, c := range g.nodes {
+			if c != n && provides(c, f.Type) {
+				cands = append(cands, c)
+			}
+		}
+		switch {
+		case len(cands) == 1:
+			fv.Set(reflect.ValueOf(cands[0].plugin))
+			n.addDep(cands[0], fpath)
+		case len(cands) == 0 && tag == "optional":
+		default:
+			e := &InjectionError{Field: fpath, Type: f.Type}
+			for _, c := range cands {
+				e.Candidates = append(e.Candidates, fmt.Sprintf("%s (%s)", c.name, c.typ))
+			}
+			*errs = append(*errs, e)
+		}
+	}
+}
+
+func isNil(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
+// injectable reports whether a nil field of type t is filled by the agent:
+// non-empty interfaces and pointers to plugin types.
+func injectable(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Interface:
+		return t.NumMethod() > 0
+	case reflect.Pointer:
+		return t.Implements(pluginType)
+	}
+	return false
+}
+
+func provides(c *node, t reflect.Type) bool {
+	if t.Kind() == reflect.Interface {
+		return c.typ.Implements(t)
+	}
+	return c.typ == t
+}
+
+// CycleError reports plugins that depend on each other.
+type CycleError struct {
+	// Plugins is the cycle, starting and ending with the same plugin name.
+	Plugins []string
+	// Fields are the fields that form the cycle, one per edge.
+	Fields []string
+}
+
+func (e *CycleError) Error() string {
+	return fmt.Sprintf("agent: dependency cycle: %s (via %s)", strings.Join(e.Plugins, " -> "), strings.Join(e.Fields, ", "))
+}
+
+// sort orders the plugins dependencies first. The order is stable: roots in
+// the order given, dependencies in field order.
+func (g *graph) sort() ([]*node, error) {
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	type step struct {
+		n   *node
+		via string // the field that led to n
+	}
+	state := make(map[*node]int, len(g.nodes))
+	order := make([]*node, 0, len(g.nodes))
+	var stack []step
+	var visit func(n *node, via string) error
+	visit = func(n *node, via string) error {
+		switch state[n] {
+		case done:
+			return nil
+		case visiting:
+			i := 0
+			for stack[i].n != n {
+				i++
+			}
+			e := &CycleError{}
+			for _, s := range stack[i:] {
+				e.Plugins = append(e.Plugins, s.n.name)
+			}
+			for _, s := range stack[i+1:] {
+				e.Fields = append(e.Fields, s.via)
+			}
+			e.Plugins = append(e.Plugins, n.name)
+			e.Fields = append(e.Fields, via)
+			return e
+		}
+		state[n] = visiting
+		stack = append(stack, step{n, via})
+		for j, d := range n.deps {
+			if err := visit(d, n.depVia[j]); err != nil {
+				return err
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[n] = done
+		n.index = len(order)
+		order = append(order, n)
+		return nil
+	}
+	for _, n := range g.nodes {
+		if err := visit(n, ""); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
+
+// text renders the start order with each plugin's dependencies.
+func text(order []*node) string {
+	var b strings.Builder
+	for _, n := range order {
+		fmt.Fprintf(&b, "%d. %s (%s)\n", n.index+1, n.name, n.typ)
+		for j, d := range n.deps {
+			fmt.Fprintf(&b, "     -> %s (%s)\n", d.name, n.depVia[j])
+		}
+	}
+	return b.String()
+}
+
+// dot renders the dependency graph in Graphviz dot; edges point from a
+// plugin to what it depends on.
+func dot(order []*node) string {
+	var b strings.Builder
+	b.WriteString("digraph agent {\n\trankdir=BT;\n\tnode [shape=box];\n")
+	for _, n := range order {
+		fmt.Fprintf(&b, "\t%q [label=%q];\n", n.name, n.name+"\n"+n.typ.String())
+	}
+	for _, n := range order {
+		deps := append([]*node(nil), n.deps...)
+		sort.SliceStable(deps, func(i, j int) bool { return deps[i].index < deps[j].index })
+		for _, d := range deps {
+			fmt.Fprintf(&b, "\t%q -> %q;\n", n.name, d.name)
+		}
+	}
+	b.WriteString("}\n")
+	return b.String()
+}

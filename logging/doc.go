@@ -1,0 +1,52 @@
+// Package logging provides named, leveled loggers kept in a [Registry],
+// with a [log/slog] bridge, written through logrus.
+//
+// # Usage
+//
+// An agent creates one registry and hands each plugin its logger:
+//
+//	reg := logging.NewRegistry()
+//	log := reg.ForPlugin("etcd")
+//	log.WithField("endpoint", ep).Info("connected")
+//
+// Code that only writes logs accepts the [Logger] interface. Code that
+// uses log/slog gets an [slog.Logger] from [Log.Slog] or [Registry.Slog];
+// both write the same records.
+//
+// Every record carries the field logger=<name>. Records are text (logfmt
+// style) by default, or JSON with [WithJSON].
+//
+// # Levels
+//
+// Names with dots form a hierarchy: the effective level of "etcd.watch" is
+// its own level if one was set, else that of "etcd", else the registry
+// default. [Registry.SetLevel] changes an existing logger,
+// [Registry.Preset] also covers loggers created later, and
+// [Registry.SetGlobalLevel] puts every logger at one level, which is how the
+// agent applies INITIAL_LOGLVL. Changes apply at once to loggers already
+// handed out, to loggers derived from them with WithField, WithFields or
+// WithError, and to slog loggers.
+//
+// # Cost of a disabled call
+//
+// A call below the level on a [*Log] is one atomic load and does not
+// allocate, for arguments that need no boxing (constants, pointers, errors).
+// A call through the [Logger] interface, including loggers from WithField,
+// allocates its variadic argument slice even when disabled (unless the
+// compiler can see the dynamic type), because it cannot know what an unknown
+// implementation does with the slice. Hold a *Log on hot paths, or guard
+// expensive calls with Enabled. Values that need boxing, such as a string
+// variable or an int variable above 255, are boxed by the caller before the
+// level is known, as with fmt and log/slog.
+//
+// # Fatal and Panic
+//
+// Fatal logs and then exits the process with status 1; Panic logs and then
+// panics with the message. Plinth itself never calls either: exiting is the
+// program's choice.
+//
+// # Concurrency
+//
+// Registries and loggers are safe for concurrent use. Importing the package
+// creates no logger and has no other effect.
+package logging

@@ -292,9 +292,11 @@ func (a *Agent) start(parent context.Context) error {
 		}
 	}()
 
-	v := a.opts.version
-	a.log.WithFields(logging.Fields{"version": v.Version, "commit": v.Commit, "built": v.BuildDate}).
-		Infof("starting agent with %d plugins", len(a.order))
+	var startLog logging.Logger = a.log
+	if v := a.opts.version; v != (VersionInfo{}) {
+		startLog = a.log.WithFields(logging.Fields{"version": v.Version, "commit": v.Commit, "built": v.BuildDate})
+	}
+	startLog.Infof("starting agent with %d plugins", len(a.order))
 	t0 := time.Now()
 	err := a.runPhase(ctx, "Init", func(n *node) func() error { return n.plugin.Init })
 	if err == nil {

@@ -1,0 +1,120 @@
+package rest
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gorilla/mux"
+)
+
+// route is one RegisterHTTPHandler call.
+type route struct {
+	path    string
+	methods []string // upper-case and sorted; empty means every method
+	handler http.Handler
+}
+
+// routes is the routing table. A gorilla router must not change while it
+// serves, so every registration builds a fresh router and publishes it
+// atomically: a request uses the router current when it arrived, and a
+// registration never waits for in-flight requests (which would deadlock a
+// handler that registers a route, and stall every request behind a slow one).
+type routes struct {
+	mu   sync.Mutex // guards list and serializes rebuilds
+	list []route
+
+	current atomic.Pointer[mux.Router] // built from list; nil until the first registration
+}
+
+// add registers a route. It panics on a programmer error: a nil handler, a
+// bad path or method, or a path and method registered before.
+func (rs *routes) add(path string, handler http.Handler, methods []string) {
+	r := route{path: path, handler: handler, methods: normalizeMethods(methods)}
+	call := fmt.Sprintf("rest: RegisterHTTPHandler(%q, %s)", path, describeMethods(r.methods))
+	switch {
+	case handler == nil:
+		panic(call + ": nil handler")
+	case !strings.HasPrefix(path, "/"):
+		panic(call + `: the path must start with "/"`)
+	}
+	for _, m := range r.methods {
+		if m == "" || strings.ContainsFunc(m, func(c rune) bool { return c <= ' ' || c >= 0x7f }) {
+			panic(fmt.Sprintf("%s: invalid method %q", call, m))
+		}
+	}
+
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, old := range rs.list {
+		if old.path != path {
+			continue
+		}
+		if clash := overlap(old.methods, r.methods); clash != "" {
+			panic(fmt.Sprintf("%s: %s %s is already registered by RegisterHTTPHandler(%q, %s); register each path and method once",
+				call, clash, path, old.path, describeMethods(old.methods)))
+		}
+	}
+	list := append(slices.Clip(rs.list), r)
+	router := mux.NewRouter()
+	for _, rt := range list {
+		mr := router.Handle(rt.path, rt.handler)
+		if len(rt.methods) > 0 {
+			// Methods upper-cases its argument in place and keeps it, and
+			// routers still serving share rt.methods: give it a copy.
+			mr.Methods(slices.Clone(rt.methods)...)
+		}
+		if err := mr.GetError(); err != nil {
+			panic(fmt.Sprintf("%s: %v", call, err))
+		}
+	}
+	rs.list = list
+	rs.current.Store(router)
+}
+
+// ServeHTTP dispatches to the current router; without routes everything is
+// not found.
+func (rs *routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	router := rs.current.Load()
+	if router == nil {
+		http.NotFound(w, r)
+		return
+	}
+	router.ServeHTTP(w, r)
+}
+
+func normalizeMethods(methods []string) []string {
+	if len(methods) == 0 {
+		return nil
+	}
+	out := make([]string, len(methods))
+	for i, m := range methods {
+		out[i] = strings.ToUpper(m)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// overlap returns a method both lists handle ("any method" when one of them
+// handles every method), or "" when they are disjoint.
+func overlap(a, b []string) string {
+	if len(a) == 0 || len(b) == 0 {
+		return "any method of"
+	}
+	for _, m := range a {
+		if slices.Contains(b, m) {
+			return m
+		}
+	}
+	return ""
+}
+
+func describeMethods(methods []string) string {
+	if len(methods) == 0 {
+		return "all methods"
+	}
+	return strings.Join(methods, ", ")
+}

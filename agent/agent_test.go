@@ -665,3 +665,62 @@ func TestParallelInitRunsIndependentPluginsConcurrently(t *testing.T) {
 		t.Errorf("Trace() has %d entities, want 6 (3 plugins x 2 phases)", len(tr.Stats))
 	}
 }
+
+// Reporter and Sink model a plugin that reports to another one which, in
+// turn, depends on it: the "unordered" tag breaks the cycle.
+type Reporter interface{ Report(string) }
+
+type sink struct {
+	infra.PluginDeps
+	Store Greeter // strong: the greeter starts first
+	got   []string
+}
+
+func (s *sink) Init() error       { return nil }
+func (s *sink) Report(msg string) { s.got = append(s.got, msg) }
+
+type source struct {
+	infra.PluginDeps
+	Sink Reporter `plinth:"optional,unordered"`
+}
+
+func (s *source) Init() error   { s.Sink.Report("hello"); return nil }
+func (s *source) Greet() string { return "" }
+
+func TestUnorderedFieldIsInjectedWithoutOrderingEdge(t *testing.T) {
+	src := &source{}
+	src.SetName("source")
+	snk := &sink{}
+	snk.SetName("sink")
+	a := newAgent(t, agent.AllPlugins(snk, src))
+	if src.Sink != snk || snk.Store != src {
+		t.Fatalf("fields not filled: Sink=%v Store=%v", src.Sink, snk.Store)
+	}
+	if got, want := a.Order(), []string{"source", "sink"}; !slices.Equal(got, want) {
+		t.Errorf("Order() = %v, want %v", got, want)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop()
+	if !slices.Equal(snk.got, []string{"hello"}) {
+		t.Errorf("sink got %v", snk.got)
+	}
+}
+
+func TestUnknownTagOptionIsAnError(t *testing.T) {
+	p := &badTag{}
+	p.SetName("bad")
+	_, err := agent.New(agent.Args(), quiet(), agent.AllPlugins(p, newGreeter("g")))
+	want := "agent: bad.G: unknown option \"optinal\" in tag `plinth:\"optinal\"` (want optional, unordered or -)"
+	if err == nil || err.Error() != want {
+		t.Errorf("New() = %v\nwant %s", err, want)
+	}
+}
+
+type badTag struct {
+	infra.PluginDeps
+	G Greeter `plinth:"optinal"`
+}
+
+func (b *badTag) Init() error { return nil }

@@ -17,6 +17,10 @@
 //     registry. A field tagged `plinth:"optional"` stays nil when no plugin
 //     provides its type; a field tagged `plinth:"-"` is ignored.
 //
+// A field tagged `plinth:"unordered"` is filled or followed like any other
+// but is not a start dependency: it breaks a cycle between two plugins that
+// use each other, one of them only after Init (see docs/agent.md).
+//
 // Each filled or followed field is a dependency. The start order puts
 // dependencies first and is otherwise stable: roots in the order given,
 // dependencies in field order. [Agent.Graph] and [Agent.DOT] show it.

@@ -13,8 +13,37 @@ import (
 
 // tagKey is the struct tag that changes how the agent treats a field:
 // `plinth:"optional"` leaves a nil field nil when no plugin provides its type,
-// `plinth:"-"` makes the agent ignore the field entirely.
+// `plinth:"unordered"` fills or follows the field without making it a start
+// dependency, and `plinth:"-"` makes the agent ignore the field entirely.
+// Options combine with commas: `plinth:"optional,unordered"`.
 const tagKey = "plinth"
+
+// fieldTag is a parsed plinth tag.
+type fieldTag struct {
+	skip, optional, unordered bool
+}
+
+func parseTag(path, tag string) (fieldTag, error) {
+	var t fieldTag
+	if tag == "" {
+		return t, nil
+	}
+	if tag == "-" {
+		t.skip = true
+		return t, nil
+	}
+	for opt := range strings.SplitSeq(tag, ",") {
+		switch strings.TrimSpace(opt) {
+		case "optional":
+			t.optional = true
+		case "unordered":
+			t.unordered = true
+		default:
+			return t, fmt.Errorf("agent: %s: unknown option %q in tag `plinth:%q` (want optional, unordered or -)", path, opt, tag)
+		}
+	}
+	return t, nil
+}
 
 var (
 	pluginType   = reflect.TypeFor[infra.Plugin]()
@@ -101,49 +130,57 @@ func (g *graph) walk(n *node, v reflect.Value, path string, errs *[]error) {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() || f.Tag.Get(tagKey) == "-" {
+		if !f.IsExported() {
+			continue
+		}
+		fpath := path + "." + f.Name
+		tag, err := parseTag(fpath, f.Tag.Get(tagKey))
+		if err != nil {
+			*errs = append(*errs, err)
+			continue
+		}
+		if tag.skip {
 			continue
 		}
 		fv := v.Field(i)
-		fpath := path + "." + f.Name
 		if f.Anonymous && f.Type.Kind() == reflect.Struct {
 			g.walk(n, fv, fpath, errs)
 			continue
 		}
-		g.follow(n, fv, fpath, errs)
+		g.follow(n, fv, fpath, !tag.unordered, errs)
 	}
 }
 
 // follow records a dependency on the plugin held by fv, if any.
-func (g *graph) follow(n *node, fv reflect.Value, path string, errs *[]error) {
+func (g *graph) follow(n *node, fv reflect.Value, path string, ordered bool, errs *[]error) {
 	switch fv.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if fv.IsNil() {
 			return
 		}
 		if p, ok := fv.Interface().(infra.Plugin); ok {
-			g.link(n, p, path, errs)
+			g.link(n, p, path, ordered, errs)
 		}
 	case reflect.Struct:
 		if fv.CanAddr() {
 			if p, ok := fv.Addr().Interface().(infra.Plugin); ok {
-				g.link(n, p, path, errs)
+				g.link(n, p, path, ordered, errs)
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		for j := range fv.Len() {
-			g.follow(n, fv.Index(j), fmt.Sprintf("%s[%d]", path, j), errs)
+			g.follow(n, fv.Index(j), fmt.Sprintf("%s[%d]", path, j), ordered, errs)
 		}
 	}
 }
 
-func (g *graph) link(n *node, p infra.Plugin, path string, errs *[]error) {
+func (g *graph) link(n *node, p infra.Plugin, path string, ordered bool, errs *[]error) {
 	d, err := g.add(p, path, errs)
 	if err != nil {
 		*errs = append(*errs, err)
 		return
 	}
-	if d != n {
+	if d != n && ordered {
 		n.addDep(d, path)
 	}
 }
@@ -201,12 +238,12 @@ func (g *graph) injectStruct(n *node, v reflect.Value, path string, logs *loggin
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag := f.Tag.Get(tagKey)
-		if !f.IsExported() || tag == "-" {
-			continue
+		fpath := path + "." + f.Name
+		tag, err := parseTag(fpath, f.Tag.Get(tagKey))
+		if !f.IsExported() || tag.skip || err != nil {
+			continue // tag errors were reported by discover
 		}
 		fv := v.Field(i)
-		fpath := path + "." + f.Name
 		if f.Anonymous && f.Type.Kind() == reflect.Struct {
 			g.injectStruct(n, fv, fpath, logs, errs)
 			continue
@@ -230,8 +267,10 @@ func (g *graph) injectStruct(n *node, v reflect.Value, path string, logs *loggin
 		switch {
 		case len(cands) == 1:
 			fv.Set(reflect.ValueOf(cands[0].plugin))
-			n.addDep(cands[0], fpath)
-		case len(cands) == 0 && tag == "optional":
+			if !tag.unordered {
+				n.addDep(cands[0], fpath)
+			}
+		case len(cands) == 0 && tag.optional:
 		default:
 			e := &InjectionError{Field: fpath, Type: f.Type}
 			for _, c := range cands {

@@ -1,5 +1,3 @@
-// Package agenttest builds agents for tests: isolated from the command line,
-// the process environment and signals, started and stopped with the test.
 package agenttest
 
 import (

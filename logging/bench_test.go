@@ -123,3 +123,44 @@ func BenchmarkDisabledParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHook measures an enabled call with no hook, with a hook that
+// does nothing, and with an AsyncHook whose wrapped hook hangs, as a hook
+// does while its endpoint is down: the queue fills and every further record
+// is dropped and counted, so callers pay the same as with a quick hook.
+func BenchmarkHook(b *testing.B) {
+	quick := logging.HookFunc(func(*logging.Record) error { return nil })
+	hung := make(chan struct{})
+	stuck := logging.HookFunc(func(*logging.Record) error { <-hung; return nil })
+
+	cases := []struct {
+		name string
+		hook logging.Hook
+	}{
+		{"none", nil},
+		{"quick", quick},
+		{"async-quick", logging.NewAsyncHook(quick)},
+		{"async-hung", logging.NewAsyncHook(stuck, logging.WithQueueSize(16))},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			reg := logging.NewRegistry(logging.WithOutput(io.Discard))
+			if c.hook != nil {
+				reg.AddHook(c.hook)
+			}
+			log := reg.Get("bench")
+			b.ReportAllocs()
+			for b.Loop() {
+				log.Error("request failed")
+			}
+		})
+	}
+	close(hung)
+	for _, c := range cases {
+		if a, ok := c.hook.(*logging.AsyncHook); ok {
+			if err := a.Close(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

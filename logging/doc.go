@@ -27,6 +27,16 @@
 // handed out, to loggers derived from them with WithField, WithFields or
 // WithError, and to slog loggers.
 //
+// # Hooks
+//
+// [Registry.AddHook] passes the records of every logger of the registry
+// (existing, created later, derived with fields, slog) to a [Hook], as a
+// [Record], for the levels the hook asks for. Hooks run on the logging
+// goroutine; one that does I/O belongs inside [NewAsyncHook], which queues
+// records with a bound, counts what it drops, retries with backoff and
+// flushes on Close. Package logging/logmanager builds syslog, Logstash and
+// Fluentd hooks on it.
+//
 // # Cost of a disabled call
 //
 // A call below the level on a [*Log] is one atomic load and does not

@@ -78,6 +78,9 @@ type Registry struct {
 	// not the logger exists yet.
 	explicit     map[string]Level
 	defaultLevel Level
+
+	// hooks receive the records of every logger; see AddHook.
+	hooks hooks
 }
 
 // NewRegistry returns a registry writing text records to os.Stderr at

@@ -314,7 +314,12 @@ func TestConcurrentLoggingWhileLevelsChange(t *testing.T) {
 		}
 	})
 	wg.Wait()
-	if len(reg.List()) == 0 || out.String() == "" {
-		t.Error("no loggers or no output after concurrent use")
+	// The level goroutine may finish before the workers start and leave
+	// every logger at error, so output during the run is not guaranteed;
+	// what must hold is that the registry still works afterwards.
+	reg.SetGlobalLevel(logging.InfoLevel)
+	reg.Get("g0.worker").WithField("g", 0).Info("after")
+	if len(reg.List()) == 0 || !strings.Contains(out.String(), "msg=after") {
+		t.Errorf("after concurrent use: %d loggers, output %q", len(reg.List()), out.String())
 	}
 }

@@ -1,0 +1,341 @@
+package logging_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/plinth-go/plinth/logging"
+)
+
+// recorder is a Hook that keeps what it receives.
+type recorder struct {
+	levels []logging.Level
+
+	mu      sync.Mutex // guards records
+	records []*logging.Record
+}
+
+func (r *recorder) Levels() []logging.Level { return r.levels }
+
+func (r *recorder) Fire(rec *logging.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.records = append(r.records, rec)
+	return nil
+}
+
+func (r *recorder) all() []*logging.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.records)
+}
+
+func (r *recorder) messages() []string {
+	var out []string
+	for _, rec := range r.all() {
+		out = append(out, rec.Logger+":"+rec.Message)
+	}
+	return out
+}
+
+func TestHookReceivesRecordsOfEveryLogger(t *testing.T) {
+	reg, _ := newTestRegistry()
+	before := reg.Get("etcd")
+	rec := &recorder{levels: logging.AllLevels()}
+	reg.AddHook(rec)
+
+	before.Info("existing")
+	reg.Get("kafka").Warn("created later")
+	before.Child("watch").Error("child")
+	before.WithField("k", "v").WithError(errors.New("boom")).Info("derived")
+	before.Slog().Info("from slog", "n", 1)
+	before.Debug("below the level: not written, not fired")
+
+	want := []string{"etcd:existing", "kafka:created later", "etcd.watch:child", "etcd:derived", "etcd:from slog"}
+	if got := rec.messages(); !slices.Equal(got, want) {
+		t.Fatalf("records = %q, want %q", got, want)
+	}
+	derived := rec.all()[3]
+	if derived.Level != logging.InfoLevel || derived.Fields["k"] != "v" || fmt.Sprint(derived.Fields["error"]) != "boom" {
+		t.Errorf("derived record = %+v, want info with k=v and error=boom", derived)
+	}
+	if _, ok := derived.Fields["logger"]; ok {
+		t.Errorf("Fields has logger: %v; it belongs in Record.Logger", derived.Fields)
+	}
+	if derived.Time.IsZero() {
+		t.Error("record has no time")
+	}
+	if f := rec.all()[0].Fields; f != nil {
+		t.Errorf("record without fields has Fields %v, want nil", f)
+	}
+}
+
+func TestHookReceivesOnlyItsLevels(t *testing.T) {
+	reg, _ := newTestRegistry(logging.WithDefaultLevel(logging.TraceLevel))
+	rec := &recorder{levels: []logging.Level{logging.ErrorLevel, logging.WarnLevel}}
+	reg.AddHook(rec)
+	log := reg.Get("a")
+	log.Error("e")
+	log.Warn("w")
+	log.Info("i")
+	log.Debug("d")
+	if got, want := rec.messages(), []string{"a:e", "a:w"}; !slices.Equal(got, want) {
+		t.Fatalf("records = %q, want %q", got, want)
+	}
+}
+
+func TestRemoveHookStopsRecordsAndIsIdempotent(t *testing.T) {
+	reg, buf := newTestRegistry()
+	first, second := &recorder{levels: logging.AllLevels()}, &recorder{levels: logging.AllLevels()}
+	removeFirst := reg.AddHook(first)
+	removeSecond := reg.AddHook(second)
+	log := reg.Get("a")
+	log.Info("both")
+	removeFirst()
+	removeFirst()
+	log.Info("second only")
+	removeSecond()
+	log.Info("none")
+
+	if got, want := first.messages(), []string{"a:both"}; !slices.Equal(got, want) {
+		t.Errorf("first hook got %q, want %q", got, want)
+	}
+	if got, want := second.messages(), []string{"a:both", "a:second only"}; !slices.Equal(got, want) {
+		t.Errorf("second hook got %q, want %q", got, want)
+	}
+	if want := "level=info msg=none logger=a\n"; !containsLine(buf.String(), want) {
+		t.Errorf("output %q lacks %q: removing hooks must not stop writing", buf.String(), want)
+	}
+}
+
+func TestHookFuncReceivesEveryLevel(t *testing.T) {
+	reg, _ := newTestRegistry(logging.WithDefaultLevel(logging.TraceLevel))
+	var n atomic.Int32
+	reg.AddHook(logging.HookFunc(func(*logging.Record) error { n.Add(1); return nil }))
+	log := reg.Get("a")
+	log.Trace("t")
+	log.Error("e")
+	if n.Load() != 2 {
+		t.Fatalf("HookFunc fired %d times, want 2", n.Load())
+	}
+}
+
+func TestHooksAreSafeWithConcurrentLoggingAndChanges(t *testing.T) {
+	reg, _ := newTestRegistry()
+	var fired atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			log := reg.Get(fmt.Sprintf("l%d", i%3))
+			for j := range 200 {
+				log.WithField("j", j).Info("x")
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 50 {
+			remove := reg.AddHook(logging.HookFunc(func(*logging.Record) error { fired.Add(1); return nil }))
+			reg.SetLevel("l1", logging.ErrorLevel) //nolint:errcheck // l1 may not exist yet
+			remove()
+		}
+	})
+	wg.Wait()
+}
+
+// gate is a hook whose Fire blocks until released, standing in for a hung
+// network endpoint; it fails while failures > 0.
+type gate struct {
+	release chan struct{}
+	entered chan struct{} // receives once per Fire call, if not full
+
+	failures atomic.Int32
+	mu       sync.Mutex // guards got
+	got      []string
+	closed   atomic.Bool
+}
+
+func newGate(open bool) *gate {
+	g := &gate{release: make(chan struct{}), entered: make(chan struct{}, 100)}
+	if open {
+		close(g.release)
+	}
+	return g
+}
+
+func (g *gate) Levels() []logging.Level { return logging.AllLevels() }
+
+func (g *gate) Fire(r *logging.Record) error {
+	select {
+	case g.entered <- struct{}{}:
+	default:
+	}
+	<-g.release
+	if g.failures.Add(-1) >= 0 {
+		return errors.New("endpoint down")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.got = append(g.got, r.Message)
+	return nil
+}
+
+func (g *gate) Close() error { g.closed.Store(true); return nil }
+
+func (g *gate) messages() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.got)
+}
+
+func rec(msg string) *logging.Record { return &logging.Record{Message: msg, Level: logging.ErrorLevel} }
+
+func TestAsyncHookDeliversInOrderAndFlushesOnClose(t *testing.T) {
+	g := newGate(true)
+	a := logging.NewAsyncHook(g)
+	for i := range 100 {
+		_ = a.Fire(rec(fmt.Sprint(i)))
+	}
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	got := g.messages()
+	if len(got) != 100 || got[0] != "0" || got[99] != "99" {
+		t.Fatalf("delivered %d records (%v…), want 0..99 in order", len(got), got[:min(3, len(got))])
+	}
+	if st := a.Stats(); st.Sent != 100 || st.Dropped != 0 || st.Failed != 0 || st.Queued != 0 {
+		t.Errorf("Stats = %+v, want 100 sent", st)
+	}
+	if !g.closed.Load() {
+		t.Error("Close did not close the wrapped hook")
+	}
+	if err := a.Close(context.Background()); err != nil {
+		t.Errorf("second Close = %v, want nil", err)
+	}
+	_ = a.Fire(rec("late"))
+	if st := a.Stats(); st.Dropped != 1 {
+		t.Errorf("Fire after Close: Dropped = %d, want 1", st.Dropped)
+	}
+}
+
+func TestAsyncHookDropsAndCountsWhenTheQueueIsFull(t *testing.T) {
+	g := newGate(false)
+	a := logging.NewAsyncHook(g, logging.WithQueueSize(4))
+	_ = a.Fire(rec("taken"))
+	<-g.entered // the worker holds "taken"; the queue is empty
+	start := time.Now()
+	for i := range 10 {
+		if err := a.Fire(rec(fmt.Sprint(i))); err != nil {
+			t.Fatalf("Fire = %v, want nil", err)
+		}
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("10 Fire calls on a full queue took %v; they must not wait", d)
+	}
+	if st := a.Stats(); st.Queued != 4 || st.Dropped != 6 {
+		t.Errorf("Stats = %+v, want 4 queued and 6 dropped", st)
+	}
+	close(g.release)
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if got, want := g.messages(), []string{"taken", "0", "1", "2", "3"}; !slices.Equal(got, want) {
+		t.Errorf("delivered %q, want %q", got, want)
+	}
+}
+
+func TestAsyncHookRetriesWithBackoffAndReportsTheOutageOnce(t *testing.T) {
+	g := newGate(true)
+	g.failures.Store(3)
+	var reports atomic.Int32
+	a := logging.NewAsyncHook(g,
+		logging.WithBackoff(time.Millisecond, 4*time.Millisecond),
+		logging.WithMaxAttempts(10),
+		logging.WithErrorHandler(func(err error) { reports.Add(1) }))
+	_ = a.Fire(rec("kept"))
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if got := g.messages(); !slices.Equal(got, []string{"kept"}) {
+		t.Errorf("delivered %q, want the record after 3 failed attempts", got)
+	}
+	if n := reports.Load(); n != 1 {
+		t.Errorf("error handler called %d times for one outage, want 1", n)
+	}
+	if st := a.Stats(); st.Sent != 1 || st.Failed != 0 {
+		t.Errorf("Stats = %+v, want 1 sent", st)
+	}
+}
+
+func TestAsyncHookCountsRecordsThatFailEveryAttempt(t *testing.T) {
+	g := newGate(true)
+	g.failures.Store(4) // two records of two attempts each
+	a := logging.NewAsyncHook(g, logging.WithBackoff(time.Millisecond, time.Millisecond), logging.WithMaxAttempts(2))
+	for _, m := range []string{"a", "b", "c"} {
+		_ = a.Fire(rec(m))
+	}
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if st := a.Stats(); st.Failed != 2 || st.Sent != 1 {
+		t.Errorf("Stats = %+v, want 2 failed, 1 sent", st)
+	}
+	if got := g.messages(); !slices.Equal(got, []string{"c"}) {
+		t.Errorf("delivered %q, want [c]", got)
+	}
+}
+
+func TestAsyncHookCloseGivesUpAtTheDeadline(t *testing.T) {
+	g := newGate(true)
+	g.failures.Store(1 << 30)
+	a := logging.NewAsyncHook(g, logging.WithBackoff(time.Hour, time.Hour))
+	for range 3 {
+		_ = a.Fire(rec("x"))
+	}
+	<-g.entered
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err := a.Close(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close = %v, want an error wrapping context.DeadlineExceeded", err)
+	}
+	if st := a.Stats(); st.Dropped != 3 || st.Queued != 0 {
+		t.Errorf("Stats = %+v, want 3 dropped (1 in retry, 2 queued)", st)
+	}
+}
+
+func TestAsyncHookLevels(t *testing.T) {
+	g := newGate(true)
+	a := logging.NewAsyncHook(g, logging.WithLevels(logging.ErrorLevel))
+	defer a.Close(context.Background())
+	if got := a.Levels(); !slices.Equal(got, []logging.Level{logging.ErrorLevel}) {
+		t.Errorf("Levels = %v, want [error]", got)
+	}
+	b := logging.NewAsyncHook(g)
+	defer b.Close(context.Background())
+	if got := b.Levels(); !slices.Equal(got, logging.AllLevels()) {
+		t.Errorf("Levels = %v, want those of the wrapped hook", got)
+	}
+}
+
+func containsLine(s, line string) bool {
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		if i < len(s) {
+			i++
+		}
+		if s[:i] == line {
+			return true
+		}
+		s = s[i:]
+	}
+	return false
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/plinth-go/plinth/infra"
 	"github.com/plinth-go/plinth/infra/rest"
+	"github.com/plinth-go/plinth/logging/logmanager"
 	"github.com/plinth-go/plinth/servicelabel"
 )
 
@@ -18,10 +19,15 @@ type demo struct {
 	infra.PluginDeps
 	Label *servicelabel.Plugin
 	HTTP  *rest.Plugin
+	Logs  *logmanager.Plugin
 }
 
 func newDemo() *demo {
-	d := &demo{Label: servicelabel.NewPlugin(), HTTP: rest.NewPlugin()}
+	d := &demo{
+		Label: servicelabel.NewPlugin(),
+		HTTP:  rest.NewPlugin(),
+		Logs:  logmanager.NewPlugin(),
+	}
 	d.SetName("demo")
 	return d
 }
@@ -35,7 +41,8 @@ func (d *demo) Init() error {
 // AfterInit runs once the HTTP server listens, so the port is known.
 func (d *demo) AfterInit() error {
 	port := strconv.Itoa(d.HTTP.GetPort())
-	d.Log.Infof("demo agent %q ready: curl http://%s/info", d.Label.GetAgentLabel(), net.JoinHostPort("localhost", port))
+	base := "http://" + net.JoinHostPort("localhost", port)
+	d.Log.Infof("demo agent %q ready: curl %s/info; curl %s/log/list", d.Label.GetAgentLabel(), base, base)
 	return nil
 }
 

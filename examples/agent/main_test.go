@@ -38,4 +38,13 @@ func TestDemoAgentServesInfo(t *testing.T) {
 	if info["label"] != "demo1" || info["prefix"] != "/vnf-agent/demo1/" {
 		t.Errorf("GET /info = %v", info)
 	}
+
+	resp, err = http.Post("http://"+d.HTTP.Addr().String()+"/log/demo/debug", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || a.Logs().Get("demo").Level() != logging.DebugLevel {
+		t.Errorf("POST /log/demo/debug = %d, level %v", resp.StatusCode, a.Logs().Get("demo").Level())
+	}
 }

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Exit codes of agentctl. They are part of its interface: scripts test them.
+const (
+	exitOK = 0
+	// exitError: the command failed (a missing key, an error from etcd or
+	// the agent).
+	exitError = 1
+	// exitUsage: wrong arguments or flags, or a bad flag value from the
+	// environment.
+	exitUsage = 2
+	// exitUnhealthy is reserved for agentctl status: the agent answered
+	// and is not healthy.
+	exitUnhealthy = 3
+	// exitUnavailable: etcd or the agent did not answer within --timeout.
+	exitUnavailable = 4
+)
+
+// usageError is a mistake in the command line.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// unavailableError is returned when etcd or the agent cannot be reached
+// within the timeout.
+type unavailableError struct{ err error }
+
+func (e unavailableError) Error() string { return e.err.Error() }
+func (e unavailableError) Unwrap() error { return e.err }
+
+// exitCode maps an error returned by a command to the exit code.
+func exitCode(err error) int {
+	var (
+		usage       usageError
+		unavailable unavailableError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.As(err, &unavailable):
+		return exitUnavailable
+	default:
+		return exitError
+	}
+}
+
+// globalOptions holds the flags every command shares, and the streams of
+// the process.
+type globalOptions struct {
+	endpoints []string
+	label     string
+	host      string
+	httpPort  int
+	timeout   time.Duration
+	output    string
+	basicAuth string
+
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// Output formats for -o.
+const (
+	outputTable = "table"
+	outputJSON  = "json"
+	outputYAML  = "yaml"
+)
+
+// envFlags names the environment variable of each global flag. A variable
+// applies when the flag is not on the command line.
+var envFlags = []struct{ flag, env string }{
+	{"etcd-endpoints", "ETCD_ENDPOINTS"},
+	{"service-label", "MICROSERVICE_LABEL"},
+	{"host", "AGENT_HOST"},
+	{"http-port", "AGENTCTL_HTTP_PORT"},
+	{"http-basic-auth", "AGENTCTL_HTTP_BASIC_AUTH"},
+	{"timeout", "AGENTCTL_TIMEOUT"},
+	{"output", "AGENTCTL_OUTPUT"},
+}
+
+// run executes agentctl with args and returns the exit code. It never
+// exits the process, so tests run commands in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globalOptions{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRootCmd(g)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "agentctl: %v\n", err)
+	code := exitCode(err)
+	if code == exitUsage && cmd != nil {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
+}
+
+func newRootCmd(g *globalOptions) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "agentctl",
+		Short: "Operate Plinth agents: their keys in etcd and their HTTP API",
+		Long: `agentctl reads and writes the keys of Plinth agents in etcd, and talks
+to a running agent over its HTTP API.
+
+Keys that do not start with "/" are relative to the agent prefix
+/vnf-agent/<service-label>/.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.complete(cmd.Root().PersistentFlags())
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+
+	f := root.PersistentFlags()
+	f.StringSliceVarP(&g.endpoints, "etcd-endpoints", "e", []string{"127.0.0.1:2379"},
+		"etcd endpoints, comma-separated host:port (env ETCD_ENDPOINTS)")
+	f.StringVar(&g.label, "service-label", "vpp1",
+		"microservice label of the agent; relative keys live under /vnf-agent/<label>/ (env MICROSERVICE_LABEL)")
+	f.StringVarP(&g.host, "host", "H", "127.0.0.1", "host of the agent's HTTP API (env AGENT_HOST)")
+	f.IntVar(&g.httpPort, "http-port", 9191, "port of the agent's HTTP API (env AGENTCTL_HTTP_PORT)")
+	f.StringVar(&g.basicAuth, "http-basic-auth", "",
+		"credentials for the agent's HTTP API as user:pass (env AGENTCTL_HTTP_BASIC_AUTH)")
+	f.DurationVar(&g.timeout, "timeout", 5*time.Second,
+		"bound of every connection attempt, etcd operation and HTTP request (env AGENTCTL_TIMEOUT)")
+	f.StringVarP(&g.output, "output", "o", outputTable, "output format: table, json or yaml (env AGENTCTL_OUTPUT)")
+
+	root.AddGroup(&cobra.Group{ID: "kv", Title: "Key-value store (etcd):"})
+	for _, c := range []*cobra.Command{newKvdbCmd(g)} {
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// complete applies the environment to flags not set on the command line
+// and validates the result.
+func (g *globalOptions) complete(fs *pflag.FlagSet) error {
+	for _, ef := range envFlags {
+		f := fs.Lookup(ef.flag)
+		v := g.getenv(ef.env)
+		if f == nil || f.Changed || v == "" {
+			continue
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			// Set would append to the default of a slice flag.
+			if err := sv.Replace(splitList(v)); err != nil {
+				return usagef("env %s=%q: %v", ef.env, v, err)
+			}
+			continue
+		}
+		if err := f.Value.Set(v); err != nil {
+			return usagef("env %s=%q: %v", ef.env, v, err)
+		}
+	}
+	g.endpoints = splitList(strings.Join(g.endpoints, ","))
+	if len(g.endpoints) == 0 {
+		return usagef("--etcd-endpoints is empty")
+	}
+	if g.timeout <= 0 {
+		return usagef("--timeout must be positive, got %v", g.timeout)
+	}
+	switch g.output {
+	case outputTable, outputJSON, outputYAML:
+	default:
+		return usagef("--output %q: want table, json or yaml", g.output)
+	}
+	if g.httpPort <= 0 || g.httpPort > 65535 {
+		return usagef("--http-port %d: want 1-65535", g.httpPort)
+	}
+	if g.basicAuth != "" && !strings.Contains(g.basicAuth, ":") {
+		return usagef("--http-basic-auth: want user:pass")
+	}
+	return nil
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// noArgs rejects any argument; used by commands that only group others, so
+// that a misspelt subcommand is a usage error rather than silence.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return nil
+}
+
+// argsRange accepts between min and max arguments; the error shows the
+// usage line of the command.
+func argsRange(lo, hi int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) >= lo && len(args) <= hi {
+			return nil
+		}
+		want := fmt.Sprintf("%d", lo)
+		switch {
+		case hi > lo+1:
+			want = fmt.Sprintf("%d to %d", lo, hi)
+		case hi == lo+1:
+			want = fmt.Sprintf("%d or %d", lo, hi)
+		}
+		return usagef("%s: want %s argument(s), got %d (usage: %s)", cmd.CommandPath(), want, len(args), cmd.UseLine())
+	}
+}

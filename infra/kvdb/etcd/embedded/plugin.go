@@ -18,6 +18,8 @@ type Plugin struct {
 	Deps
 
 	codeConf *Config // set by UseConf; wins over the config file
+	// enabledIf, set by EnabledIf, is asked at Init whether to run.
+	enabledIf func() (bool, string)
 
 	// Written once by Init and only read afterwards.
 	cfg Config
@@ -54,12 +56,24 @@ func UseConf(c Config) Option {
 	return func(p *Plugin) { p.codeConf = &c }
 }
 
+// EnabledIf makes Init ask fn whether to run the server; fn also says why,
+// for the log. The demo agent uses it to run a server only when no etcd
+// endpoint is configured.
+func EnabledIf(fn func() (enabled bool, reason string)) Option {
+	return func(p *Plugin) { p.enabledIf = fn }
+}
+
 // Init reads the config and, unless it is disabled, starts the server and
 // waits until it is ready (at most start-timeout).
 func (p *Plugin) Init() error {
 	cfg, origin, err := p.resolveConfig()
 	if err != nil {
 		return err
+	}
+	if p.enabledIf != nil && !cfg.Disabled {
+		if ok, reason := p.enabledIf(); !ok {
+			cfg.Disabled, origin = true, reason
+		}
 	}
 	p.cfg = cfg
 	if cfg.Disabled {

@@ -77,6 +77,7 @@ type Agent struct {
 	logs      *logging.Registry
 	log       *logging.Log
 	tracer    *measure.Tracer
+	info      *infra.AgentInfo // shared with the plugins that inject it
 
 	stopReq     chan struct{} // closed by the first Stop
 	stopReqOnce sync.Once
@@ -166,12 +167,14 @@ func New(opts ...Option) (*Agent, error) {
 			s.SetupDeps(host)
 		}
 	}
-	if err := g.inject(o.logs); err != nil {
+	a.info = &infra.AgentInfo{Name: o.name, Version: o.version.Version, BuildDate: o.version.BuildDate, Commit: o.version.Commit}
+	if err := g.inject(o.logs, a.info); err != nil {
 		return nil, err
 	}
 	if a.order, err = g.sort(); err != nil {
 		return nil, err
 	}
+	a.info.Plugins = a.Order()
 	for _, n := range a.order {
 		for _, d := range n.deps {
 			a.dependent[d] = append(a.dependent[d], n)
@@ -253,6 +256,10 @@ func (a *Agent) Logs() *logging.Registry { return a.logs }
 
 // Trace returns how long each plugin's Init and AfterInit took.
 func (a *Agent) Trace() *measure.Trace { return a.tracer.Get() }
+
+// Info returns the description of the agent that plugins inject as
+// *infra.AgentInfo. Callers must not modify it.
+func (a *Agent) Info() *infra.AgentInfo { return a.info }
 
 // Version returns the build information given with the Version option.
 func (a *Agent) Version() VersionInfo { return a.opts.version }

@@ -193,6 +193,7 @@ type Deps struct {
 	Greeter Greeter
 	Store   *store `plinth:"optional"`
 	Logs    *logging.Registry
+	Info    *infra.AgentInfo
 	Skip    Greeter `plinth:"-"`
 	Any     any
 	Value   vstore // a plugin held by value
@@ -214,6 +215,9 @@ func TestInjectionFillsNilFields(t *testing.T) {
 	}
 	if c.Logs != a.Logs() {
 		t.Errorf("Logs = %p, want the agent registry %p", c.Logs, a.Logs())
+	}
+	if c.Info != a.Info() || c.Info.Plugins[2] != "consumer" {
+		t.Errorf("Info = %+v, want the agent's", c.Info)
 	}
 	if c.Skip != nil || c.Any != nil {
 		t.Errorf("Skip = %v, Any = %v; want both nil", c.Skip, c.Any)

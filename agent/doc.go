@@ -13,8 +13,9 @@
 //     config file (see package infra/config);
 //   - a nil exported field whose type is a non-empty interface or a pointer
 //     to a plugin type is filled with the single plugin of the agent that
-//     satisfies it, and a field of type *logging.Registry with the agent's
-//     registry. A field tagged `plinth:"optional"` stays nil when no plugin
+//     satisfies it, a field of type *logging.Registry with the agent's
+//     registry, and a field of type *infra.AgentInfo with the agent's name,
+//     build version and plugin list. A field tagged `plinth:"optional"` stays nil when no plugin
 //     provides its type; a field tagged `plinth:"-"` is ignored.
 //
 // A field tagged `plinth:"unordered"` is filled or followed like any other

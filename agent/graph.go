@@ -48,6 +48,7 @@ func parseTag(path, tag string) (fieldTag, error) {
 var (
 	pluginType   = reflect.TypeFor[infra.Plugin]()
 	registryType = reflect.TypeFor[*logging.Registry]()
+	infoType     = reflect.TypeFor[*infra.AgentInfo]()
 )
 
 // node is one plugin of the agent and its edges.
@@ -223,18 +224,18 @@ func (e *InjectionError) Error() string {
 
 // inject fills nil interface and plugin-pointer fields of every plugin with
 // the single plugin that satisfies them.
-func (g *graph) inject(logs *logging.Registry) error {
+func (g *graph) inject(logs *logging.Registry, info *infra.AgentInfo) error {
 	var errs []error
 	for _, n := range g.nodes {
 		v := reflect.ValueOf(n.plugin)
 		if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
-			g.injectStruct(n, v.Elem(), n.name, logs, &errs)
+			g.injectStruct(n, v.Elem(), n.name, logs, info, &errs)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (g *graph) injectStruct(n *node, v reflect.Value, path string, logs *logging.Registry, errs *[]error) {
+func (g *graph) injectStruct(n *node, v reflect.Value, path string, logs *logging.Registry, info *infra.AgentInfo, errs *[]error) {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -245,14 +246,18 @@ func (g *graph) injectStruct(n *node, v reflect.Value, path string, logs *loggin
 		}
 		fv := v.Field(i)
 		if f.Anonymous && f.Type.Kind() == reflect.Struct {
-			g.injectStruct(n, fv, fpath, logs, errs)
+			g.injectStruct(n, fv, fpath, logs, info, errs)
 			continue
 		}
 		if !fv.CanSet() || !isNil(fv) {
 			continue
 		}
-		if f.Type == registryType {
+		switch f.Type {
+		case registryType:
 			fv.Set(reflect.ValueOf(logs))
+			continue
+		case infoType:
+			fv.Set(reflect.ValueOf(info))
 			continue
 		}
 		if !injectable(f.Type) {

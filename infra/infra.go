@@ -80,3 +80,17 @@ func (d *PluginDeps) SetupDeps(h Host) {
 
 // Close does nothing; it lets plugins without resources skip writing Close.
 func (d *PluginDeps) Close() error { return nil }
+
+// AgentInfo describes the agent a plugin runs in. The agent fills every nil
+// plugin field of type *AgentInfo with its own; plugins must not modify it.
+type AgentInfo struct {
+	// Name is the program name.
+	Name string
+	// Version, BuildDate and Commit describe the build (agent.Version);
+	// empty when not given.
+	Version   string
+	BuildDate string
+	Commit    string
+	// Plugins are the plugin names in start order.
+	Plugins []string
+}

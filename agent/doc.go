@@ -15,8 +15,9 @@
 //     to a plugin type is filled with the single plugin of the agent that
 //     satisfies it, a field of type *logging.Registry with the agent's
 //     registry, and a field of type *infra.AgentInfo with the agent's name,
-//     build version and plugin list. A field tagged `plinth:"optional"` stays nil when no plugin
-//     provides its type; a field tagged `plinth:"-"` is ignored.
+//     build version and plugin list. A field tagged `plinth:"optional"`
+//     stays nil when no plugin provides its type; a field tagged
+//     `plinth:"-"` is ignored.
 //
 // A field tagged `plinth:"unordered"` is filled or followed like any other
 // but is not a start dependency: it breaks a cycle between two plugins that

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,7 @@ func TestBinaryAgainstEtcdProcess(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	etcd := etcdtest.StartProcess(t)
+	_, deadPort, _ := net.SplitHostPort(deadAgent)
 	environ := append(os.Environ(), "ETCD_ENDPOINTS="+etcd.Endpoints()[0], "MICROSERVICE_LABEL=e2e")
 
 	agentctl := func(stdin string, args ...string) (int, string, string) {
@@ -56,6 +58,8 @@ func TestBinaryAgainstEtcdProcess(t *testing.T) {
 		{"del", "", []string{"kvdb", "del", "check/status/v1/agent"}, 0, "OK\n", ""},
 		{"get missing", "", []string{"kvdb", "get", "check/status/v1/agent"}, 1, "", `key "/vnf-agent/e2e/check/status/v1/agent" not found`},
 		{"put with one argument", "", []string{"kvdb", "put", "x"}, 2, "", "want 2 argument(s), got 1"},
+		{"status of no agent", "", []string{"status", "--http-port", deadPort, "--timeout", "300ms"}, 2, "", "/readiness: no answer within 300ms"},
+		{"log list of no agent", "", []string{"log", "list", "--http-port", deadPort, "--timeout", "300ms"}, 4, "", "/log/list: no answer within 300ms"},
 	}
 	for _, s := range steps {
 		code, stdout, stderr := agentctl(s.stdin, s.args...)

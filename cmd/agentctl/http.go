@@ -31,10 +31,14 @@ type agentClient struct {
 }
 
 func (g *globalOptions) agentClient() *agentClient {
+	// A command sends one request or two: keep-alive would only leave
+	// idle connections (and their goroutines) behind.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = true
 	c := &agentClient{
 		base:    url.URL{Scheme: "http", Host: net.JoinHostPort(g.host, strconv.Itoa(g.httpPort))},
 		timeout: g.timeout,
-		hc:      &http.Client{Timeout: g.timeout},
+		hc:      &http.Client{Timeout: g.timeout, Transport: tr},
 	}
 	if g.basicAuth != "" {
 		c.user, c.password, _ = strings.Cut(g.basicAuth, ":") // validated by complete
@@ -49,12 +53,17 @@ type agentResponse struct {
 	Body   []byte
 }
 
-// do sends a request and returns the answer. Only a failure to get an
-// answer is an error; an unreachable agent or a timeout is an
-// unavailableError naming the URL and the timeout.
+// do sends a request and returns the answer. path is escaped, as
+// url.PathEscape escapes each segment. Only a failure to get an answer is
+// an error; an unreachable agent or a timeout is an unavailableError
+// naming the URL and the timeout.
 func (c *agentClient) do(ctx context.Context, method, path string, body io.Reader) (*agentResponse, error) {
 	u := c.base
-	u.Path = path
+	p, err := url.PathUnescape(path)
+	if err != nil {
+		return nil, fmt.Errorf("agent: %s %s: %w", method, path, err)
+	}
+	u.Path, u.RawPath = p, path
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("agent: %s %s: %w", method, u.String(), err)
@@ -89,12 +98,51 @@ func (c *agentClient) getJSON(ctx context.Context, path string, out any) error {
 		return err
 	}
 	if resp.Status < 200 || resp.Status > 299 {
-		return fmt.Errorf("agent: GET %s: %d %s: %s", path, resp.Status, http.StatusText(resp.Status), snippet(resp.Body))
+		return resp.error(http.MethodGet, path)
 	}
 	if err := json.Unmarshal(resp.Body, out); err != nil {
 		return fmt.Errorf("agent: GET %s: decode the answer: %w", path, err)
 	}
 	return nil
+}
+
+// message returns what the agent said in an error answer: the "error"
+// field of a JSON body {"error": "..."}, which Plinth's handlers send, or
+// else the start of the body. ok is false when the body is not such JSON.
+func (r *agentResponse) message() (msg string, ok bool) {
+	var body struct {
+		Error *string `json:"error"`
+	}
+	if json.Unmarshal(r.Body, &body) == nil && body.Error != nil {
+		return *body.Error, true
+	}
+	return snippet(r.Body), false
+}
+
+// statusError is an answer of the agent with an unexpected status.
+type statusError struct {
+	method, path string
+	status       int
+	msg          string // what the agent said, if anything
+}
+
+func (e *statusError) Error() string {
+	s := fmt.Sprintf("agent: %s %s: %d %s", e.method, e.path, e.status, http.StatusText(e.status))
+	if e.msg != "" {
+		s += ": " + e.msg
+	}
+	switch e.status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		s += " (check --http-basic-auth)"
+	}
+	return s
+}
+
+// error describes an answer with an unexpected status: the status, what
+// the agent said and, for the statuses an operator can fix, how.
+func (r *agentResponse) error(method, path string) error {
+	msg, _ := r.message()
+	return &statusError{method: method, path: path, status: r.Status, msg: msg}
 }
 
 // snippet returns the first line of b, shortened, for error messages.

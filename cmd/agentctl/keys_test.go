@@ -92,8 +92,10 @@ func TestExitCodesAreStable(t *testing.T) {
 		{"ok", exitOK, 0},
 		{"error", exitError, 1},
 		{"usage", exitUsage, 2},
-		{"unhealthy", exitUnhealthy, 3},
 		{"unavailable", exitUnavailable, 4},
+		{"status: ready", exitVerdictOK, 0},
+		{"status: not ready", exitVerdictNotOK, 1},
+		{"status: no verdict", exitVerdictUnknown, 2},
 	} {
 		if c.got != c.want {
 			t.Errorf("exit code %s = %d, want %d", c.name, c.got, c.want)

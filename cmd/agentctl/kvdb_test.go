@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -350,6 +351,11 @@ func TestWrongArityIsUsageError(t *testing.T) {
 		{"kvdb", "watch", "a", "b"},
 		{"kvdb", "bogus"},
 		{"bogus"},
+		{"status", "x"},
+		{"log", "set", "a"},
+		{"log", "set", "a", "b", "c"},
+		{"log", "list", "a", "b"},
+		{"log", "bogus"},
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -457,7 +463,15 @@ func TestEveryCommandPrintsJSON(t *testing.T) {
 	e := testEnv(t)
 	etcdPut(t, newClient(t), "/vnf-agent/"+label(t)+"/k", "v")
 	etcdPut(t, newClient(t), "/vnf-agent/"+label(t)+"/gone", "v")
+	// The agent commands talk to a fake agent.
+	srv := newFakeAgent(t, &fakeAgent{readyCode: http.StatusOK, readyBody: healthyBody})
+	for k, v := range agentEnv(t, srv.Listener.Addr().String()) {
+		e[k] = v
+	}
 	cases := map[string][]string{
+		"agentctl status":     {"status"},
+		"agentctl log list":   {"log", "list"},
+		"agentctl log set":    {"log", "set", "etcd", "debug"},
 		"agentctl kvdb get":   {"kvdb", "get", "k"},
 		"agentctl kvdb put":   {"kvdb", "put", "k2", "v"},
 		"agentctl kvdb del":   {"kvdb", "del", "gone"},

@@ -1,6 +1,7 @@
 // Command agentctl is the operator CLI of Plinth agents: it reads and writes
 // the agents' keys in etcd and, through the agent's HTTP API, inspects a
-// running agent. See docs/agentctl.md.
+// running agent: its status and the levels of its loggers. See
+// docs/agentctl.md.
 package main
 
 import (

@@ -12,7 +12,8 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Exit codes of agentctl. They are part of its interface: scripts test them.
+// Exit codes of agentctl. They are part of its interface: scripts test them
+// (docs/agentctl.md, "Errors and exit codes").
 const (
 	exitOK = 0
 	// exitError: the command failed (a missing key, an error from etcd or
@@ -21,12 +22,28 @@ const (
 	// exitUsage: wrong arguments or flags, or a bad flag value from the
 	// environment.
 	exitUsage = 2
-	// exitUnhealthy is reserved for agentctl status: the agent answered
-	// and is not healthy.
-	exitUnhealthy = 3
 	// exitUnavailable: etcd or the agent did not answer within --timeout.
 	exitUnavailable = 4
 )
+
+// Exit codes of commands that give a verdict (agentctl status), instead of
+// the ones above. Their codes follow the usual health-check convention, so
+// that `agentctl status && deploy` and probes scripted around it read
+// naturally: 0 healthy, 1 unhealthy, 2 no verdict. "No verdict" covers every
+// way of not getting one (a usage error, an unreachable agent, an answer
+// that is not a status), so 1 always means the agent itself said it is not
+// ready.
+const (
+	// exitVerdictOK: the agent answered that it is ready.
+	exitVerdictOK = 0
+	// exitVerdictNotOK: the agent answered that it is not ready.
+	exitVerdictNotOK = 1
+	// exitVerdictUnknown: there is no verdict; stderr says why.
+	exitVerdictUnknown = 2
+)
+
+// verdictAnnotation marks a command whose exit codes are the verdict codes.
+const verdictAnnotation = "agentctl/exit-codes"
 
 // usageError is a mistake in the command line.
 type usageError struct{ err error }
@@ -45,7 +62,33 @@ type unavailableError struct{ err error }
 func (e unavailableError) Error() string { return e.err.Error() }
 func (e unavailableError) Unwrap() error { return e.err }
 
-// exitCode maps an error returned by a command to the exit code.
+// notReadyError is returned by a command that gives a verdict when the
+// agent answered that it is not ready.
+type notReadyError struct{ err error }
+
+func (e notReadyError) Error() string { return e.err.Error() }
+func (e notReadyError) Unwrap() error { return e.err }
+
+// commandExitCode maps an error returned by cmd to the exit code: the
+// verdict codes for commands annotated with verdictAnnotation, exitCode
+// otherwise. It is the only place that chooses exit codes.
+func commandExitCode(cmd *cobra.Command, err error) int {
+	if cmd == nil || cmd.Annotations[verdictAnnotation] == "" {
+		return exitCode(err)
+	}
+	var notReady notReadyError
+	switch {
+	case err == nil:
+		return exitVerdictOK
+	case errors.As(err, &notReady):
+		return exitVerdictNotOK
+	default:
+		return exitVerdictUnknown
+	}
+}
+
+// exitCode maps an error returned by a command to the exit code of the
+// common scheme.
 func exitCode(err error) int {
 	var (
 		usage       usageError
@@ -74,6 +117,8 @@ type globalOptions struct {
 	output    string
 	basicAuth string
 
+	// now is the clock of the commands that show ages (status).
+	now    func() time.Time
 	getenv func(string) string
 	stdin  io.Reader
 	stdout io.Writer
@@ -102,7 +147,14 @@ var envFlags = []struct{ flag, env string }{
 // run executes agentctl with args and returns the exit code. It never
 // exits the process, so tests run commands in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &globalOptions{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	g := &globalOptions{now: time.Now, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	return g.execute(ctx, args)
+}
+
+// execute runs the command line args with g's streams, environment and
+// clock, and returns the exit code.
+func (g *globalOptions) execute(ctx context.Context, args []string) int {
+	stdin, stdout, stderr := g.stdin, g.stdout, g.stderr
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -113,8 +165,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "agentctl: %v\n", err)
-	code := exitCode(err)
-	if code == exitUsage && cmd != nil {
+	code := commandExitCode(cmd, err)
+	var usage usageError
+	if errors.As(err, &usage) && cmd != nil {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return code
@@ -128,7 +181,11 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 to a running agent over its HTTP API.
 
 Keys that do not start with "/" are relative to the agent prefix
-/vnf-agent/<service-label>/.`,
+/vnf-agent/<service-label>/.
+
+Exit codes: 0 success, 1 error, 2 usage, 4 etcd or the agent did not
+answer within --timeout. agentctl status instead exits 0 when the agent
+is ready, 1 when it is not, and 2 when it cannot tell.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          noArgs,
@@ -154,8 +211,11 @@ Keys that do not start with "/" are relative to the agent prefix
 		"bound of every connection attempt, etcd operation and HTTP request (env AGENTCTL_TIMEOUT)")
 	f.StringVarP(&g.output, "output", "o", outputTable, "output format: table, json or yaml (env AGENTCTL_OUTPUT)")
 
-	root.AddGroup(&cobra.Group{ID: "kv", Title: "Key-value store (etcd):"})
-	for _, c := range []*cobra.Command{newKvdbCmd(g)} {
+	root.AddGroup(
+		&cobra.Group{ID: "agent", Title: "Running agent (HTTP API):"},
+		&cobra.Group{ID: "kv", Title: "Key-value store (etcd):"},
+	)
+	for _, c := range []*cobra.Command{newStatusCmd(g), newLogCmd(g), newKvdbCmd(g)} {
 		root.AddCommand(c)
 	}
 	return root

@@ -1,50 +1,108 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
-	"go.uber.org/goleak"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/plinth-go/plinth/agent"
-	"github.com/plinth-go/plinth/logging"
+	"github.com/plinth-go/plinth/agent/agenttest"
+	"github.com/plinth-go/plinth/health/statuscheck/model"
+	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
+	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { etcdtest.VerifyTestMain(m) }
 
-func TestDemoAgentServesInfo(t *testing.T) {
-	a, err := newAgent(agent.Args("-http-port=0", "-microservice-label=demo1", "-config-dir", t.TempDir()),
-		agent.QuitSignals(), agent.Logs(logging.NewRegistry(logging.WithOutput(io.Discard))),
-		agent.Getenv(func(string) string { return "" }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop()
-	d := a.Plugins()[len(a.Plugins())-1].(*demo)
-	resp, err := http.Get("http://" + d.HTTP.Addr().String() + "/info")
+func get(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var info map[string]string
-	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
-		t.Fatal(err)
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// waitReady polls /readiness until 200: the etcd plugin connects in the
+// background.
+func waitReady(t *testing.T, base string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := get(t, base+"/readiness")
+		if code == http.StatusOK {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readiness = %d %s after 30s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	if info["label"] != "demo1" || info["prefix"] != "/vnf-agent/demo1/" {
-		t.Errorf("GET /info = %v", info)
+}
+
+func TestDemoAgentWithEmbeddedEtcdBecomesReadyAndPublishesItsStatus(t *testing.T) {
+	server := embedded.Config{ClientAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0", DataDir: t.TempDir(), UnsafeNoFsync: true}
+	d := newDemo(server)
+	agenttest.Start(t, agent.AllPlugins(d), agent.Args("-http-port=0", "-config-dir", t.TempDir()))
+	base := "http://" + d.HTTP.Addr().String()
+	if eps := d.EtcdServer.Endpoints(); len(eps) != 1 {
+		t.Fatalf("embedded etcd endpoints = %v, want one", eps)
+	}
+	body := waitReady(t, base)
+	var st model.AgentStatus
+	if err := json.Unmarshal(body, &st); err != nil || st.GetState() != model.OperationalState_OK {
+		t.Fatalf("/readiness body = %s (%v)", body, err)
 	}
 
-	resp, err = http.Post("http://"+d.HTTP.Addr().String()+"/log/demo/debug", "", nil)
+	// The agent status key appears in etcd with the state OK.
+	cli, err := clientv3.New(clientv3.Config{Endpoints: d.EtcdServer.Endpoints(), DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || a.Logs().Get("demo").Level() != logging.DebugLevel {
-		t.Errorf("POST /log/demo/debug = %d, level %v", resp.StatusCode, a.Logs().Get("demo").Level())
+	defer cli.Close()
+	key := "/vnf-agent/vpp1/check/status/v1/agent"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		resp, err := cli.Get(ctx, key)
+		cancel()
+		if err == nil && len(resp.Kvs) == 1 {
+			var pub model.AgentStatus
+			if err := json.Unmarshal(resp.Kvs[0].Value, &pub); err == nil && pub.GetState() == model.OperationalState_OK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not OK in etcd after 30s (%v)", key, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
+
+	if code, body := get(t, base+"/info"); code != 200 {
+		t.Errorf("GET /info = %d %s", code, body)
+	}
+	if code, _ := get(t, base+"/log/list"); code != 200 {
+		t.Errorf("GET /log/list = %d", code)
+	}
+	if code, _ := get(t, base+"/liveness"); code != 200 {
+		t.Errorf("GET /liveness = %d", code)
+	}
+}
+
+func TestConfiguredEndpointSwitchesTheEmbeddedServerOff(t *testing.T) {
+	srv := etcdtest.Start(t)
+	d := newDemo(embedded.Config{ClientAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0", DataDir: t.TempDir()})
+	agenttest.Start(t, agent.AllPlugins(d), agent.Args("-http-port=0", "-config-dir", t.TempDir()),
+		agenttest.Env(map[string]string{"ETCD_ENDPOINTS": srv.Endpoints()[0]}))
+	if !d.EtcdServer.Disabled() || d.EtcdServer.Endpoints() != nil {
+		t.Errorf("embedded server runs although ETCD_ENDPOINTS is set")
+	}
+	waitReady(t, "http://"+d.HTTP.Addr().String())
 }

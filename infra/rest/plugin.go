@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/plinth-go/plinth/health/statuscheck"
 	"io"
 	"log"
 	"net"
@@ -64,6 +65,11 @@ type Plugin struct {
 // and its config file, which the agent fills.
 type Deps struct {
 	infra.PluginDeps
+	// StatusCheck, when the agent has a status check, receives the state of
+	// the server: OK while it serves, ERROR when serving stopped unexpectedly.
+	// It is unordered because the status check's own dependencies may serve
+	// HTTP; its methods are safe before its Init.
+	StatusCheck statuscheck.PluginStatusWriter `plinth:"optional,unordered"`
 }
 
 // Option customizes the plugin in code.
@@ -139,6 +145,12 @@ func (p *Plugin) Init() error {
 		p.Log.Infof("basic auth required for %d users on every path but %s", len(auth.users), strings.Join(unauthenticatedPaths, " and "))
 		if tc == nil {
 			p.Log.Warnf("basic auth over plain HTTP sends passwords in clear text; set server-cert-file and server-key-file to serve HTTPS")
+		}
+	}
+	if p.StatusCheck != nil && !cfg.Disabled {
+		// INIT until AfterInit serves: readiness waits for the server.
+		if err := p.StatusCheck.Register(p.String(), nil); err != nil {
+			p.Log.WithError(err).Warn("cannot register with the status check")
 		}
 	}
 	return nil
@@ -248,10 +260,22 @@ func (p *Plugin) AfterInit() error {
 		}
 		if !errors.Is(err, http.ErrServerClosed) {
 			p.Log.Errorf("serving %s://%s stopped: %v", scheme, ln.Addr(), err)
+			p.reportStatus(statuscheck.StateError, fmt.Errorf("serving stopped: %w", err))
 		}
 	}()
 	p.Log.Infof("serving %s://%s", scheme, ln.Addr())
+	p.reportStatus(statuscheck.StateOK, nil)
 	return nil
+}
+
+// reportStatus tells the status check, if any, how the server is doing.
+func (p *Plugin) reportStatus(state statuscheck.PluginState, err error) {
+	if p.StatusCheck == nil {
+		return
+	}
+	if rerr := p.StatusCheck.ReportStateChange(p.String(), state, err); rerr != nil {
+		p.Log.WithError(rerr).Warn("cannot report the server status")
+	}
 }
 
 // Close stops the server gracefully: it stops accepting connections and waits

@@ -1,0 +1,273 @@
+package processmanager
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"syscall"
+	"time"
+)
+
+// Option configures a process; pass options to NewProcess or AttachProcess.
+// Args, Restarts, Writer, Detach, EnvVar and Template describe how to start
+// a process, so AttachProcess rejects them with ErrInvalidOption.
+type Option func(*options) error
+
+// Defaults of the process options.
+const (
+	// DefaultStopTimeout is how long a graceful stop waits for the process
+	// to exit after SIGTERM before it sends SIGKILL (supervisord's
+	// stopwaitsecs).
+	DefaultStopTimeout = 10 * time.Second
+	// DefaultBackoffInitial, DefaultBackoffMax and DefaultBackoffReset are
+	// the default restart backoff: 100ms doubling up to 30s, reset after 10s
+	// of running (see WithBackoff).
+	DefaultBackoffInitial = 100 * time.Millisecond
+	DefaultBackoffMax     = 30 * time.Second
+	DefaultBackoffReset   = 10 * time.Second
+)
+
+type options struct {
+	name          string
+	args          []string
+	restarts      int32
+	stdout        io.Writer
+	stderr        io.Writer
+	detach        bool
+	env           []string
+	template      bool
+	runOnStartup  bool
+	notify        chan Notification
+	ownNotify     bool // notify was created by the manager, which closes it
+	autoTerminate bool
+	affinity      []int // CPUs; nil for no affinity
+	affinityMask  string
+	affinityList  string
+	affinityDelay time.Duration
+	dir           string
+	stopTimeout   time.Duration
+	stopSignal    syscall.Signal
+	backoff       backoff
+	statusCheck   bool
+	statusName    string
+
+	// startOnly names the options given that apply only to processes the
+	// manager starts, so that AttachProcess can reject them.
+	startOnly []string
+}
+
+type backoff struct {
+	initial, max, reset time.Duration
+}
+
+func defaultOptions() options {
+	return options{
+		stopTimeout: DefaultStopTimeout,
+		stopSignal:  syscall.SIGTERM,
+		backoff:     backoff{DefaultBackoffInitial, DefaultBackoffMax, DefaultBackoffReset},
+	}
+}
+
+func (o *options) startOption(name string) { o.startOnly = append(o.startOnly, name) }
+
+// Args sets the arguments of the process, without the command itself.
+func Args(args ...string) Option {
+	return func(o *options) error {
+		o.args = slices.Clone(args)
+		o.startOption("Args")
+		return nil
+	}
+}
+
+// Restarts sets how many times the process is restarted automatically after
+// it is found terminated; a negative count means always. The count starts
+// again at every Start and Restart. Stop, StopAndWait and Kill turn automatic
+// restarts off until the next Start. Restarts back off exponentially; see
+// WithBackoff.
+func Restarts(count int32) Option {
+	return func(o *options) error {
+		o.restarts = count
+		o.startOption("Restarts")
+		return nil
+	}
+}
+
+// Writer sends the standard output and error of the process to the given
+// writers; nil discards. An *os.File is handed to the process itself;
+// any other writer is fed by the manager through a pipe that lasts for the
+// life of the process across restarts, and receives no more output once the
+// process is deleted or the manager closed. Writes to the same writer from
+// both streams are never concurrent.
+func Writer(stdout, stderr io.Writer) Option {
+	return func(o *options) error {
+		o.stdout, o.stderr = stdout, stderr
+		o.startOption("Writer")
+		return nil
+	}
+}
+
+// Detach lets the process survive the agent: it runs in a session of its
+// own, receives no signal when the agent dies, and the manager leaves it
+// running when it closes or deletes it. A detached process that outputs to
+// a Writer that is not an *os.File loses that output when the agent stops.
+func Detach() Option {
+	return func(o *options) error {
+		o.detach = true
+		o.startOption("Detach")
+		return nil
+	}
+}
+
+// EnvVar sets the environment of the process, as KEY=value strings; pass
+// os.Environ() to extend the agent's. Without it, the process inherits the
+// environment of the agent.
+func EnvVar(env []string) Option {
+	return func(o *options) error {
+		o.env = slices.Clone(env)
+		if o.env == nil {
+			o.env = []string{}
+		}
+		o.startOption("EnvVar")
+		return nil
+	}
+}
+
+// Template saves the process as a template file in the template path when
+// it is created, so that the manager recreates it on its next start, and
+// starts it then when runOnStartup is true. Creating the process fails with
+// ErrNoTemplatePath when no template path is configured. A Writer other than
+// os.Stdout and os.Stderr and a Notify channel cannot be saved: the template
+// records whether output goes to the agent's and whether to notify.
+func Template(runOnStartup bool) Option {
+	return func(o *options) error {
+		o.template, o.runOnStartup = true, runOnStartup
+		o.startOption("Template")
+		return nil
+	}
+}
+
+// Notify sends the status changes of the process to ch. The manager never
+// blocks on ch: notifications wait in a queue of 16 per process, and when a
+// reader falls further behind the oldest are dropped and counted
+// (Info.NotificationsDropped), so the latest state always arrives. The
+// manager does not close ch, which may be shared between processes.
+func Notify(ch chan Notification) Option {
+	return func(o *options) error {
+		if ch == nil {
+			return fmt.Errorf("%w: Notify with a nil channel", ErrInvalidOption)
+		}
+		o.notify, o.ownNotify = ch, false
+		return nil
+	}
+}
+
+// AutoTerminate makes the manager kill what remains of the process group
+// (grandchildren) with SIGKILL when the process exits, and reap those that
+// became its children: zombies are left behind neither by the process nor by
+// its group. Without it, grandchildren outlive a process that exits on its
+// own, but never a Stop, Kill or Close, which signal the whole group.
+func AutoTerminate() Option {
+	return func(o *options) error {
+		o.autoTerminate = true
+		return nil
+	}
+}
+
+// CPUAffinity binds every thread of the process to a set of CPUs, given as
+// a hexadecimal mask ("0x5", "5", "ff,ffffffff" as taskset takes it) or as a
+// list ("0-2,5", "0-7:2"); set one of the two. delay postpones the setting,
+// for processes that set up their own threads first; it is applied again at
+// every restart. An invalid mask or list fails the creation of the process.
+// A failure to apply it is logged and the process keeps running.
+func CPUAffinity(mask, list string, delay time.Duration) Option {
+	return func(o *options) error {
+		cpus, err := parseAffinity(mask, list)
+		if err != nil {
+			return fmt.Errorf("%w: CPUAffinity: %w", ErrInvalidOption, err)
+		}
+		if delay < 0 {
+			return fmt.Errorf("%w: CPUAffinity: negative delay %v", ErrInvalidOption, delay)
+		}
+		o.affinity, o.affinityMask, o.affinityList, o.affinityDelay = cpus, mask, list, delay
+		return nil
+	}
+}
+
+// WithName sets the name of the process in the manager. The default is the
+// base name of the command, or the command name of an attached process.
+func WithName(name string) Option {
+	return func(o *options) error {
+		if name == "" {
+			return fmt.Errorf("%w: WithName with an empty name", ErrInvalidOption)
+		}
+		o.name = name
+		return nil
+	}
+}
+
+// WithDir sets the working directory of the process; the default is the
+// agent's.
+func WithDir(dir string) Option {
+	return func(o *options) error {
+		o.dir = dir
+		o.startOption("WithDir")
+		return nil
+	}
+}
+
+// WithStopTimeout sets how long StopAndWait, Restart, Delete and Close wait
+// for the process to exit after SIGTERM before they send SIGKILL. If zero or
+// negative, DefaultStopTimeout (10s) is used.
+func WithStopTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			d = DefaultStopTimeout
+		}
+		o.stopTimeout = d
+		return nil
+	}
+}
+
+// WithStopSignal sets the signal that Stop, StopAndWait, Restart, Delete
+// and Close send to the process group to ask the process to exit, for
+// programs that exit cleanly on another signal than SIGTERM (supervisord's
+// stopsignal). SIGKILL still follows after the stop timeout. The default is
+// SIGTERM; the signal is not saved in templates.
+func WithStopSignal(sig syscall.Signal) Option {
+	return func(o *options) error {
+		if sig <= 0 || sig > 64 {
+			return fmt.Errorf("%w: WithStopSignal(%d): not a signal", ErrInvalidOption, int(sig))
+		}
+		o.stopSignal = sig
+		return nil
+	}
+}
+
+// WithBackoff sets the delays of automatic restarts: the first restart
+// waits initial, each further one twice the previous, up to max. A run that
+// lasted at least reset resets the delay to initial. initial zero restarts
+// at once, every time. Without this option the defaults are 100ms, 30s and
+// 10s.
+func WithBackoff(initial, max, reset time.Duration) Option {
+	return func(o *options) error {
+		if initial < 0 || max < initial || reset < 0 {
+			return fmt.Errorf("%w: WithBackoff(%v, %v, %v): want 0 <= initial <= max and reset >= 0",
+				ErrInvalidOption, initial, max, reset)
+		}
+		o.backoff = backoff{initial, max, reset}
+		o.startOption("WithBackoff")
+		return nil
+	}
+}
+
+// WithStatusCheck reports the state of the process through the status check
+// of the agent under statusName (the process name if empty): OK while it
+// runs, INIT before its first start, ERROR when it has terminated or is
+// stopped, with the exit status as error. Without a status check plugin in
+// the agent the option does nothing.
+func WithStatusCheck(statusName string) Option {
+	return func(o *options) error {
+		o.statusCheck, o.statusName = true, statusName
+		return nil
+	}
+}

@@ -1,0 +1,46 @@
+package processmanager
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/plinth-go/plinth/infra/rest"
+)
+
+// REST paths served when the agent has an HTTP server.
+const (
+	ListPath    = "/process/list"
+	ProcessPath = "/process/{name}"
+)
+
+func (p *Plugin) registerHandlers(h rest.HTTPHandlers) {
+	h.RegisterHTTPHandler(ListPath, http.HandlerFunc(p.serveList), http.MethodGet)
+	h.RegisterHTTPHandler(ProcessPath, http.HandlerFunc(p.serveProcess), http.MethodGet)
+}
+
+func (p *Plugin) serveList(w http.ResponseWriter, _ *http.Request) {
+	procs := p.List()
+	infos := make([]Info, 0, len(procs))
+	for _, proc := range procs {
+		infos = append(infos, proc.Info())
+	}
+	writeJSON(w, http.StatusOK, infos)
+}
+
+func (p *Plugin) serveProcess(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["name"]
+	proc := p.GetProcessByName(name)
+	if proc == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "process " + name + " not found"})
+		return
+	}
+	writeJSON(w, http.StatusOK, proc.Info())
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,419 @@
+package processmanager
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/plinth-go/plinth/exec/processmanager/status"
+)
+
+// outputDrainTimeout bounds how long deleting a process or closing the
+// manager waits for output still held by processes that left the group of
+// the process (they keep its pipe open).
+const outputDrainTimeout = time.Second
+
+// spawnLocked starts a run of the process: it forks on the manager's
+// spawner thread, opens a pidfd and the stat file of the child, and reads
+// its initial state.
+func (p *Process) spawnLocked() (*run, error) {
+	if err := p.openOutputsLocked(); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(p.cmd, p.opts.args...)
+	if cmd.Err != nil {
+		return nil, cmd.Err
+	}
+	cmd.Env = p.opts.env
+	cmd.Dir = p.opts.dir
+	cmd.Stdout, cmd.Stderr = p.outputs.stdout, p.outputs.stderr
+	if p.opts.detach {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	} else {
+		// Pdeathsig fires when the thread that forked exits, not the
+		// process: the spawner forks from a thread that lives as long as
+		// the manager (see spawner).
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	}
+	if err := p.m.spawn(cmd); err != nil {
+		return nil, err
+	}
+	r := &run{pid: cmd.Process.Pid, cmd: cmd, group: true, started: time.Now(), done: make(chan struct{})}
+	if err := r.openFds(); err != nil {
+		// Nothing can watch the child: do not leave it running.
+		_ = unix.Kill(-r.pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		reapGroup(r.pid)
+		r.closeFds()
+		return nil, err
+	}
+	p.run = r
+	p.m.Log.Debugf("%s started, pid %d", p.name, r.pid)
+	p.readStateLocked(r, make([]byte, statBufSize))
+	p.scheduleAffinityLocked(r)
+	return r, nil
+}
+
+func (r *run) openFds() error {
+	fd, err := unix.PidfdOpen(r.pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return fmt.Errorf("pidfd_open(%d): %w", r.pid, err)
+	}
+	// A non-blocking descriptor joins the runtime poller, so waiting for
+	// the exit takes no thread.
+	r.pidfd = os.NewFile(uintptr(fd), "pidfd:"+strconv.Itoa(r.pid))
+	r.stat, err = os.Open("/proc/" + strconv.Itoa(r.pid) + "/stat")
+	if err != nil {
+		r.pidfd.Close()
+		return err
+	}
+	return nil
+}
+
+func (r *run) closeFds() {
+	if r.fdsClosed {
+		return
+	}
+	r.fdsClosed = true
+	if r.pidfd != nil {
+		r.pidfd.Close()
+	}
+	if r.stat != nil {
+		r.stat.Close()
+	}
+}
+
+// waitExit blocks until the process of r exits, and reports false when the
+// pidfd was closed first (the manager stopped watching).
+func (r *run) waitExit() bool {
+	rc, err := r.pidfd.SyscallConn()
+	if err != nil {
+		return false
+	}
+	err = rc.Read(func(fd uintptr) bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		// Done when readable (exited) or on an error other than EINTR,
+		// which the caller treats as an exit.
+		return n > 0 || (err != nil && !errors.Is(err, unix.EINTR))
+	})
+	return err == nil
+}
+
+// statBufSize holds /proc/<pid>/stat, at most about 700 bytes.
+const statBufSize = 1024
+
+// readStateLocked reads the state of r from its stat file and records it.
+func (p *Process) readStateLocked(r *run, buf []byte) {
+	if r.exited || r.fdsClosed {
+		return
+	}
+	n, err := r.stat.ReadAt(buf, 0)
+	if n == 0 && err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return // exited; the run loop records it
+		}
+		p.setStateLocked(status.Unavailable, Notification{})
+		return
+	}
+	st, err := status.ParseStatLetter(buf[:n])
+	if err != nil {
+		st = status.Unavailable
+	}
+	p.setStateLocked(st, Notification{})
+}
+
+// supervise waits for runs of the process to exit, records how, and
+// restarts the process as its restart policy says. It ends when the
+// process is not to be restarted.
+func (p *Process) supervise(r *run, loop chan struct{}) {
+	defer func() {
+		p.mu.Lock()
+		if p.loop == loop {
+			p.loop, p.wake = nil, nil
+		}
+		p.mu.Unlock()
+		close(loop)
+	}()
+	for {
+		if !r.waitExit() {
+			p.abandon(r)
+			return
+		}
+		delay, again := p.recordExit(r)
+		for {
+			if !again || !p.backoff(delay) {
+				return
+			}
+			var err error
+			if r, err = p.restartRun(); err == nil {
+				break
+			}
+			if errors.Is(err, errNoRestart) {
+				return
+			}
+			delay, again = p.recordFailedRestart(err)
+		}
+	}
+}
+
+var errNoRestart = errors.New("no restart")
+
+// abandon records that the manager stopped watching r while it runs.
+func (p *Process) abandon(r *run) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r.affinity != nil {
+		r.affinity.Stop()
+	}
+	r.abandoned = true
+	r.closeFds()
+	close(r.done)
+}
+
+// recordExit reaps the process of r, kills and reaps the rest of its group
+// when it was stopped or AutoTerminate is set, records the exit and decides
+// on a restart.
+func (p *Process) recordExit(r *run) (delay time.Duration, restart bool) {
+	p.mu.Lock()
+	r.exited = true
+	killGroup := r.group && (r.stopping || p.opts.autoTerminate)
+	if killGroup {
+		// The leader is an unreaped zombie: the group id is still its own.
+		_ = unix.Kill(-r.pid, syscall.SIGKILL)
+	}
+	if r.affinity != nil {
+		r.affinity.Stop()
+	}
+	p.mu.Unlock()
+
+	es := ExitStatus{Pid: r.pid, Code: -1, Time: time.Now()}
+	es.RunTime = es.Time.Sub(r.started)
+	if r.cmd != nil {
+		_ = r.cmd.Wait()
+		if ws, ok := r.cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+			if ws.Signaled() {
+				es.Signal = ws.Signal()
+			} else {
+				es.Code = ws.ExitStatus()
+			}
+		}
+		if killGroup {
+			reapGroup(r.pid)
+		}
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r.exit = es
+	r.closeFds()
+	close(r.done)
+	p.lastExit = &es
+	p.m.Log.Debugf("%s (pid %d) exited: %s after %v", p.name, r.pid, es, es.RunTime)
+	if es.RunTime >= p.opts.backoff.reset {
+		p.streak = 0
+	}
+	delay, restart = p.nextRestartLocked()
+	p.setStateLocked(status.Terminated, Notification{Exit: &es, Restarting: restart, RestartIn: delay})
+	return delay, restart
+}
+
+// recordFailedRestart records an automatic restart that failed to start
+// the process and decides on the next attempt.
+func (p *Process) recordFailedRestart(err error) (time.Duration, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lastErr = err
+	p.m.Log.Warnf("%s: restart failed: %v", p.name, err)
+	delay, restart := p.nextRestartLocked()
+	p.setStateLocked(status.Terminated, Notification{Err: err, Restarting: restart, RestartIn: delay})
+	return delay, restart
+}
+
+// nextRestartLocked says whether the process restarts automatically and
+// after which delay: initial << streak, capped.
+func (p *Process) nextRestartLocked() (time.Duration, bool) {
+	limit := p.opts.restarts
+	if !p.autoRestart || p.removed || p.m.closing.Load() || (limit >= 0 && p.restarts >= int(limit)) {
+		p.autoRestart = false
+		return 0, false
+	}
+	b := p.opts.backoff
+	delay := b.initial
+	for i := 0; i < p.streak && delay < b.max; i++ {
+		delay *= 2
+	}
+	delay = min(delay, b.max)
+	p.streak++
+	return delay, true
+}
+
+// backoff waits d and reports whether the restart is still wanted.
+func (p *Process) backoff(d time.Duration) bool {
+	p.mu.Lock()
+	wake := p.wake
+	p.mu.Unlock()
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-wake:
+			return false
+		}
+	}
+	return true
+}
+
+// restartRun starts the process again unless restarts were turned off
+// meanwhile.
+func (p *Process) restartRun() (*run, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.autoRestart || p.removed || p.m.closing.Load() {
+		p.autoRestart = false
+		return nil, errNoRestart
+	}
+	p.restarts++
+	p.m.Log.Infof("%s: automatic restart %d", p.name, p.restarts)
+	return p.spawnLocked()
+}
+
+// reapGroup reaps the members of process group pgid that are children of
+// the agent: orphans of the group are reparented to it when it is PID 1 or
+// a child subreaper. The group was sent SIGKILL, so each one exits; wait4
+// fails with ECHILD once none is left.
+func reapGroup(pgid int) {
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(-pgid, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// scheduleAffinityLocked sets the CPU affinity of r now or after the
+// configured delay.
+func (p *Process) scheduleAffinityLocked(r *run) {
+	if p.opts.affinity == nil {
+		return
+	}
+	if p.opts.affinityDelay == 0 {
+		p.applyAffinityLocked(r)
+		return
+	}
+	r.affinity = time.AfterFunc(p.opts.affinityDelay, func() {
+		p.m.runTracked(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.applyAffinityLocked(r)
+		})
+	})
+}
+
+// applyAffinityLocked binds the threads of r. Holding the lock while r has
+// not exited guarantees that its pid is not reused meanwhile.
+func (p *Process) applyAffinityLocked(r *run) {
+	if r.exited || r.abandoned {
+		return
+	}
+	if err := setAffinity(r.pid, p.opts.affinity); err != nil {
+		p.lastErr = fmt.Errorf("cpu affinity: %w", err)
+		p.m.Log.Warnf("%s (pid %d): cpu affinity: %v", p.name, r.pid, err)
+		return
+	}
+	p.m.Log.Debugf("%s (pid %d): bound to cpus %v", p.name, r.pid, p.opts.affinity)
+}
+
+// outputs holds the pipes between runs of a process and writers that are
+// not files. The write ends stay open across restarts, so one copying
+// goroutine per pipe serves every run.
+type outputs struct {
+	stdout, stderr *os.File // what the child gets
+	pipes          []*pipe
+}
+
+type pipe struct {
+	r, w *os.File
+	done chan struct{} // closed when copying ends
+}
+
+func (p *Process) openOutputsLocked() error {
+	if p.outputs != nil {
+		return nil
+	}
+	o := &outputs{}
+	var shared *os.File // the pipe of stdout, when stderr goes to the same writer
+	for i, w := range []io.Writer{p.opts.stdout, p.opts.stderr} {
+		var f *os.File
+		switch w := w.(type) {
+		case nil:
+		case *os.File:
+			f = w
+		default:
+			if i == 1 && sameWriter(p.opts.stdout, w) {
+				f = shared
+				break
+			}
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				o.close()
+				return err
+			}
+			pp := &pipe{r: pr, w: pw, done: make(chan struct{})}
+			o.pipes = append(o.pipes, pp)
+			if !p.m.goTracked(func() { copyOutput(w, pp) }) {
+				close(pp.done)
+			}
+			f, shared = pw, pw
+		}
+		if i == 0 {
+			o.stdout = f
+		} else {
+			o.stderr = f
+		}
+	}
+	p.outputs = o
+	return nil
+}
+
+func copyOutput(w io.Writer, pp *pipe) {
+	defer close(pp.done)
+	_, _ = io.Copy(w, pp.r)
+}
+
+// close closes the write ends, lets the copying goroutines read what is
+// left for up to outputDrainTimeout, and closes the read ends.
+func (o *outputs) close() {
+	for _, pp := range o.pipes {
+		pp.w.Close()
+	}
+	deadline := time.Now().Add(outputDrainTimeout)
+	for _, pp := range o.pipes {
+		_ = pp.r.SetReadDeadline(deadline)
+		<-pp.done
+		pp.r.Close()
+	}
+}
+
+// sameWriter reports whether a and b are the same writer, as os/exec does
+// to share one pipe; writers that are not comparable are different.
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
+}

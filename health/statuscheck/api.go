@@ -1,0 +1,151 @@
+package statuscheck
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/plinth-go/plinth/health/statuscheck/model"
+)
+
+// PluginState is the state of a plugin: StateInit, StateOK or StateError.
+// Its values are those of model.OperationalState.
+type PluginState int32
+
+// The states of a plugin.
+const (
+	// StateInit means the plugin is starting; it keeps the agent not ready.
+	StateInit = PluginState(model.OperationalState_INIT)
+	// StateOK means the plugin works.
+	StateOK = PluginState(model.OperationalState_OK)
+	// StateError means the plugin fails; the error reported with it says why.
+	StateError = PluginState(model.OperationalState_ERROR)
+)
+
+// String returns "INIT", "OK" or "ERROR".
+func (s PluginState) String() string {
+	if name, ok := model.OperationalState_name[int32(s)]; ok {
+		return name
+	}
+	return "PluginState(" + strconv.Itoa(int(s)) + ")"
+}
+
+func (s PluginState) valid() bool {
+	_, ok := model.OperationalState_name[int32(s)]
+	return ok
+}
+
+// PluginStateProbe returns the current state of a plugin (pull mode). It is
+// called every probe interval, never concurrently with itself, with a ctx
+// that ends after the probe timeout or when the status check closes; it
+// should return promptly when ctx ends. A probe that has not returned by the
+// timeout makes the plugin ERROR with ErrProbeTimeout.
+type PluginStateProbe func(ctx context.Context) (PluginState, error)
+
+// PluginStatusWriter is what plugins inject to report their status, either
+// by pushing every change with ReportStateChange or by registering a probe
+// that the status check calls (pull). One plugin uses one of the two modes.
+//
+// Both methods may be called before the status check's Init, so a plugin
+// can inject it with `plinth:"optional,unordered"` and use it from its own
+// Init. They never wait on the key-value store.
+type PluginStatusWriter interface {
+	// Register adds the plugin named pluginName in state INIT. With a nil
+	// probe the plugin pushes its state (push mode); otherwise the status
+	// check calls probe periodically (pull mode). Registering a push plugin
+	// again does nothing; every other second registration fails with
+	// ErrMixedModes or ErrAlreadyRegistered.
+	Register(pluginName string, probe PluginStateProbe) error
+	// ReportStateChange records the state of a push-mode plugin and the
+	// error that explains it (nil for none). A plugin reporting without
+	// having registered is registered in push mode. A report that changes
+	// neither the state nor the error text does nothing: it does not
+	// allocate and writes nothing. It fails with ErrMixedModes for a plugin
+	// registered with a probe.
+	ReportStateChange(pluginName string, state PluginState, lastError error) error
+}
+
+// AgentStatusReader reads the aggregated status of the agent.
+type AgentStatusReader interface {
+	// GetAgentStatus returns a copy of the agent status, with its plugins
+	// sorted by name; the caller owns it.
+	GetAgentStatus() *model.AgentStatus
+}
+
+// StatusReader reads the status of the agent and of every plugin, and
+// learns about changes. The probe plugin and dashboards use it.
+type StatusReader interface {
+	AgentStatusReader
+	// GetAllPluginStatus returns a copy of every plugin's status by plugin
+	// name; the caller owns it.
+	GetAllPluginStatus() map[string]*model.PluginStatus
+	// Snapshot returns the current status without copying it; see
+	// Snapshot. It never blocks and does not allocate.
+	Snapshot() *Snapshot
+	// Subscribe returns a channel that receives a value after the snapshot
+	// changes. Changes coalesce: a subscriber that is slow to receive gets
+	// one value for several changes, and reads the latest Snapshot. Nothing
+	// is queued, so a slow subscriber holds back nobody. cancel stops the
+	// subscription and closes the channel; it is idempotent. The channel is
+	// also closed when the status check closes.
+	Subscribe() (changed <-chan struct{}, cancel func())
+}
+
+// Snapshot is the status at one moment. Snapshots are immutable: callers
+// must not modify them or the messages they point to.
+type Snapshot struct {
+	// Agent is the agent status; Agent.Plugins is sorted by name.
+	Agent *model.AgentStatus
+	// Started reports whether the agent has started (the status check's
+	// AfterInit has run). Before, the agent state is at best INIT.
+	Started bool
+	// Seq numbers the snapshots: every change increments it.
+	Seq uint64
+}
+
+// Plugin returns the status of the plugin named name, or nil.
+func (s *Snapshot) Plugin(name string) *model.PluginStatus {
+	ps := s.Agent.GetPlugins()
+	lo, hi := 0, len(ps)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if ps[m].GetName() < name {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(ps) && ps[lo].GetName() == name {
+		return ps[lo]
+	}
+	return nil
+}
+
+// PublishStats counts the writes of status keys to the key-value store.
+type PublishStats struct {
+	// Puts is the number of keys written.
+	Puts uint64
+	// Failures is the number of failed writes and reads.
+	Failures uint64
+}
+
+// Errors of the status check. Compare with errors.Is.
+var (
+	// ErrMixedModes is returned by Register and ReportStateChange when a
+	// plugin would use both push and pull mode: a plugin either reports its
+	// changes or is probed.
+	ErrMixedModes = errors.New("push and pull mixed for one plugin: report with ReportStateChange or register a probe, not both")
+	// ErrAlreadyRegistered is returned by Register given a probe for a plugin
+	// that already has one.
+	ErrAlreadyRegistered = errors.New("probe already registered")
+	// ErrInvalidState is returned by ReportStateChange for a state other than
+	// StateInit, StateOK and StateError.
+	ErrInvalidState = errors.New("invalid state")
+	// ErrInvalidName is returned for a plugin name that cannot be the last
+	// segment of a key: empty, or containing "/", white space or control
+	// characters.
+	ErrInvalidName = errors.New("invalid plugin name")
+	// ErrProbeTimeout is the error of a plugin whose probe did not return
+	// within the probe timeout.
+	ErrProbeTimeout = errors.New("probe timed out")
+)

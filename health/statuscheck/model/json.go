@@ -1,0 +1,266 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// MarshalJSON returns the JSON of s as stored under a plugin status key:
+// state, last_change and last_update always, name and error when set.
+func (s *PluginStatus) MarshalJSON() ([]byte, error) {
+	return s.AppendJSON(make([]byte, 0, 96)), nil
+}
+
+// AppendJSON appends the JSON of s (see MarshalJSON) to b.
+func (s *PluginStatus) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if s.GetName() != "" {
+		b = append(b, `"name":`...)
+		b = appendString(b, s.GetName())
+		b = append(b, ',')
+	}
+	b = append(b, `"state":`...)
+	b = strconv.AppendInt(b, int64(s.GetState()), 10)
+	b = append(b, `,"last_change":`...)
+	b = strconv.AppendInt(b, s.GetLastChange(), 10)
+	b = append(b, `,"last_update":`...)
+	b = strconv.AppendInt(b, s.GetLastUpdate(), 10)
+	if s.GetError() != "" {
+		b = append(b, `,"error":`...)
+		b = appendString(b, s.GetError())
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON returns the JSON of s as stored under the agent status key:
+// state, last_change, last_update, start_time and plugins (an array, empty
+// when there is none) always, the build fields when set.
+func (s *AgentStatus) MarshalJSON() ([]byte, error) {
+	return s.AppendJSON(make([]byte, 0, 160+96*len(s.GetPlugins()))), nil
+}
+
+// AppendJSON appends the JSON of s (see MarshalJSON) to b.
+func (s *AgentStatus) AppendJSON(b []byte) []byte {
+	b = append(b, `{"state":`...)
+	b = strconv.AppendInt(b, int64(s.GetState()), 10)
+	b = append(b, `,"last_change":`...)
+	b = strconv.AppendInt(b, s.GetLastChange(), 10)
+	b = append(b, `,"last_update":`...)
+	b = strconv.AppendInt(b, s.GetLastUpdate(), 10)
+	b = append(b, `,"start_time":`...)
+	b = strconv.AppendInt(b, s.GetStartTime(), 10)
+	for _, f := range [...]struct{ key, val string }{
+		{"build_version", s.GetBuildVersion()},
+		{"build_date", s.GetBuildDate()},
+		{"commit_hash", s.GetCommitHash()},
+	} {
+		if f.val != "" {
+			b = append(b, ',', '"')
+			b = append(b, f.key...)
+			b = append(b, '"', ':')
+			b = appendString(b, f.val)
+		}
+	}
+	b = append(b, `,"plugins":[`...)
+	for i, p := range s.GetPlugins() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = p.AppendJSON(b)
+	}
+	return append(b, ']', '}')
+}
+
+// UnmarshalJSON decodes the JSON of a plugin status into s, replacing its
+// content. It accepts the form MarshalJSON writes and the protojson form.
+func (s *PluginStatus) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		Name       *string         `json:"name"`
+		State      json.RawMessage `json:"state"`
+		LastChange json.RawMessage `json:"last_change"`
+		LastUpdate json.RawMessage `json:"last_update"`
+		Error      *string         `json:"error"`
+	}
+	if err := decodeObject(data, &raw); err != nil {
+		return fmt.Errorf("plugin status: %w", err)
+	}
+	var out PluginStatus
+	var err error
+	if out.State, err = parseState(raw.State); err != nil {
+		return fmt.Errorf("plugin status: state: %w", err)
+	}
+	if out.LastChange, err = parseInt64(raw.LastChange); err != nil {
+		return fmt.Errorf("plugin status: last_change: %w", err)
+	}
+	if out.LastUpdate, err = parseInt64(raw.LastUpdate); err != nil {
+		return fmt.Errorf("plugin status: last_update: %w", err)
+	}
+	if raw.Name != nil {
+		out.Name = *raw.Name
+	}
+	if raw.Error != nil {
+		out.Error = *raw.Error
+	}
+	s.Reset()
+	s.Name, s.State, s.LastChange, s.LastUpdate, s.Error = out.Name, out.State, out.LastChange, out.LastUpdate, out.Error
+	return nil
+}
+
+// UnmarshalJSON decodes the JSON of an agent status into s, replacing its
+// content. It accepts the form MarshalJSON writes and the protojson form.
+func (s *AgentStatus) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		State        json.RawMessage `json:"state"`
+		LastChange   json.RawMessage `json:"last_change"`
+		LastUpdate   json.RawMessage `json:"last_update"`
+		StartTime    json.RawMessage `json:"start_time"`
+		BuildVersion *string         `json:"build_version"`
+		BuildDate    *string         `json:"build_date"`
+		CommitHash   *string         `json:"commit_hash"`
+		Plugins      []*PluginStatus `json:"plugins"`
+	}
+	if err := decodeObject(data, &raw); err != nil {
+		return fmt.Errorf("agent status: %w", err)
+	}
+	state, err := parseState(raw.State)
+	if err != nil {
+		return fmt.Errorf("agent status: state: %w", err)
+	}
+	var times [3]int64
+	for i, f := range []struct {
+		key string
+		raw json.RawMessage
+	}{{"last_change", raw.LastChange}, {"last_update", raw.LastUpdate}, {"start_time", raw.StartTime}} {
+		if times[i], err = parseInt64(f.raw); err != nil {
+			return fmt.Errorf("agent status: %s: %w", f.key, err)
+		}
+	}
+	for i, p := range raw.Plugins {
+		if p == nil {
+			return fmt.Errorf("agent status: plugins[%d]: null", i)
+		}
+	}
+	s.Reset()
+	s.State, s.LastChange, s.LastUpdate, s.StartTime = state, times[0], times[1], times[2]
+	s.BuildVersion, s.BuildDate, s.CommitHash = deref(raw.BuildVersion), deref(raw.BuildDate), deref(raw.CommitHash)
+	s.Plugins = raw.Plugins
+	return nil
+}
+
+// decodeObject decodes one JSON object into v; trailing data is an error.
+func decodeObject(data []byte, v any) error {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '{' {
+		return fmt.Errorf("want a JSON object, got %.20q", data)
+	}
+	if !utf8.Valid(data) {
+		return fmt.Errorf("invalid UTF-8")
+	}
+	d := json.NewDecoder(bytes.NewReader(data))
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return fmt.Errorf("data after the JSON object")
+	}
+	return nil
+}
+
+// parseState accepts a number (the contract), an enum name (protojson) and
+// absence or null (protojson omits INIT).
+func parseState(raw json.RawMessage) (OperationalState, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return OperationalState_INIT, nil
+	}
+	if raw[0] == '"' {
+		var name string
+		if err := json.Unmarshal(raw, &name); err != nil {
+			return 0, err
+		}
+		if v, ok := OperationalState_value[name]; ok {
+			return OperationalState(v), nil
+		}
+		return 0, fmt.Errorf("unknown state %q", name)
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("want an integer, got %s", raw)
+	}
+	if _, ok := OperationalState_name[int32(n)]; !ok {
+		return 0, fmt.Errorf("unknown state %d", n)
+	}
+	return OperationalState(n), nil
+}
+
+// parseInt64 accepts a number and a quoted number (protojson writes int64 as
+// a string); absence or null is 0.
+func parseInt64(raw json.RawMessage) (int64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	s := string(raw)
+	if raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, err
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		// Integral floats such as 1.5e9 are valid JSON numbers for the
+		// same value.
+		f, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+			return 0, fmt.Errorf("want an integer, got %s", raw)
+		}
+		return int64(f), nil
+	}
+	return n, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string. Unlike encoding/json it leaves
+// <, > and & alone, so errors read as written; invalid UTF-8 becomes U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}

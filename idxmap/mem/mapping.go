@@ -1,0 +1,458 @@
+package mem
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/plinth-go/plinth/idxmap"
+	"github.com/plinth-go/plinth/logging"
+)
+
+// Mapping is an in-memory indexed map. Build it with NewMapping; the zero
+// value is not usable.
+type Mapping[V any] struct {
+	name string
+	log  logging.Logger
+
+	mu      sync.RWMutex // guards items, indexes, subs and the content of every entry and bucket
+	items   map[string]*entry[V]
+	indexes []*index[V] // sorted by name
+	// all caches every entry sorted by name; nil when stale. Readers
+	// rebuild it under the read lock (concurrently, which is harmless:
+	// each stores an equal list), writers clear it under the write lock.
+	all  atomic.Pointer[[]*entry[V]]
+	subs []*subscriber[V] // copied on change, so writers can use it after unlocking
+}
+
+// entry is one name with its value. Its address is stable for as long as
+// the name is in the map, which lets buckets hold it and an update of the
+// value leave every bucket (and its sorted cache) untouched.
+type entry[V any] struct {
+	name    string
+	value   V
+	indexed [][]string // per index, in the order of Mapping.indexes
+}
+
+type index[V any] struct {
+	name    string
+	fn      idxmap.IndexFunc[V]
+	buckets map[string]*bucket[V] // indexed value -> entries
+}
+
+// bucket is the set of entries sharing one indexed value. Most indexes are
+// nearly unique (an address, an ID), so a bucket of one entry keeps it
+// inline and allocates no map.
+type bucket[V any] struct {
+	one     [1]*entry[V] // the only member while members is nil
+	members map[*entry[V]]struct{}
+	sorted  atomic.Pointer[[]*entry[V]] // members sorted by name; nil when stale (see Mapping.all)
+}
+
+var _ idxmap.NamedMappingRW[int] = (*Mapping[int])(nil)
+
+// Option changes a Mapping built by NewMapping.
+type Option func(*options)
+
+type options struct {
+	name string
+	log  logging.Logger
+}
+
+// WithName names the map in logs and in String. If not set, "idxmap" is
+// used.
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithLogger sets where the map logs slow subscribers. If not set, nothing
+// is logged.
+func WithLogger(log logging.Logger) Option { return func(o *options) { o.log = log } }
+
+// NewMapping returns an empty map with the given secondary indexes (nil
+// for none). It panics if an index function is nil, which is a wiring
+// mistake.
+func NewMapping[V any](indexers idxmap.Indexers[V], opts ...Option) *Mapping[V] {
+	o := options{name: "idxmap"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	m := &Mapping[V]{name: o.name, log: o.log, items: map[string]*entry[V]{}}
+	names := make([]string, 0, len(indexers))
+	for name, fn := range indexers {
+		if fn == nil {
+			panic(fmt.Sprintf("idxmap: %s: nil index function for index %q", o.name, name))
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		m.indexes = append(m.indexes, &index[V]{name: name, fn: indexers[name], buckets: map[string]*bucket[V]{}})
+	}
+	return m
+}
+
+// String returns the name given by WithName.
+func (m *Mapping[V]) String() string { return m.name }
+
+// AddIndex registers one more index and computes it for every entry. It
+// costs one call of fn per entry, under the write lock. It returns an error
+// wrapping idxmap.ErrDuplicateIndex if the name is taken.
+func (m *Mapping[V]) AddIndex(name string, fn idxmap.IndexFunc[V]) error {
+	if fn == nil {
+		return fmt.Errorf("idxmap: %s: add index %q: nil index function", m.name, name)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.indexLocked(name) != nil {
+		return fmt.Errorf("idxmap: %s: add index %q: %w", m.name, name, idxmap.ErrDuplicateIndex)
+	}
+	idx := &index[V]{name: name, fn: fn, buckets: map[string]*bucket[V]{}}
+	pos, _ := slices.BinarySearchFunc(m.indexes, name, func(i *index[V], n string) int { return strings.Compare(i.name, n) })
+	m.indexes = slices.Insert(m.indexes, pos, idx)
+	for _, e := range m.items {
+		vals := fn(e.value)
+		e.indexed = slices.Insert(e.indexed, pos, vals)
+		idx.addAll(e, vals)
+	}
+	return nil
+}
+
+// Indexes returns the names of the indexes, sorted.
+func (m *Mapping[V]) Indexes() []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	names := make([]string, len(m.indexes))
+	for i, idx := range m.indexes {
+		names[i] = idx.name
+	}
+	return names
+}
+
+// indexLocked finds an index by name. A linear scan beats a map lookup for
+// the handful of indexes a map has.
+func (m *Mapping[V]) indexLocked(name string) *index[V] {
+	for _, idx := range m.indexes {
+		if idx.name == name {
+			return idx
+		}
+	}
+	return nil
+}
+
+// GetValue returns the value stored under name.
+func (m *Mapping[V]) GetValue(name string) (V, bool) {
+	m.mu.RLock()
+	e := m.items[name]
+	if e == nil {
+		m.mu.RUnlock()
+		var zero V
+		return zero, false
+	}
+	v := e.value
+	m.mu.RUnlock()
+	return v, true
+}
+
+// Len returns the number of entries.
+func (m *Mapping[V]) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.items)
+}
+
+// ListAllNames returns every name, sorted. After the first call following
+// a create or a delete, it costs one copy.
+func (m *Mapping[V]) ListAllNames() []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if len(m.items) == 0 {
+		return nil
+	}
+	return names(m.allLocked())
+}
+
+// allLocked returns every entry sorted by name; the caller holds at least
+// the read lock and must not modify the result.
+func (m *Mapping[V]) allLocked() []*entry[V] {
+	if p := m.all.Load(); p != nil {
+		return *p
+	}
+	list := make([]*entry[V], 0, len(m.items))
+	for _, e := range m.items {
+		list = append(list, e)
+	}
+	sortEntries(list)
+	m.all.Store(&list)
+	return list
+}
+
+// ListNames returns the names whose value has indexedValue in index,
+// sorted. The result is a fresh slice (its only allocation while the
+// bucket is unchanged); nil for an unknown index or value.
+func (m *Mapping[V]) ListNames(index, indexedValue string) []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	b := m.bucketLocked(index, indexedValue)
+	if b == nil {
+		return nil
+	}
+	return names(b.sortedLocked())
+}
+
+// GetValuesByIndex is ListNames returning the values, in name order.
+func (m *Mapping[V]) GetValuesByIndex(index, indexedValue string) []V {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	b := m.bucketLocked(index, indexedValue)
+	if b == nil {
+		return nil
+	}
+	list := b.sortedLocked()
+	out := make([]V, len(list))
+	for i, e := range list {
+		out[i] = e.value
+	}
+	return out
+}
+
+// IndexedValues returns the indexed values of name per index, as the index
+// functions computed them, or nil if name is not in the map. Callers must
+// not modify the slices.
+func (m *Mapping[V]) IndexedValues(name string) map[string][]string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	e := m.items[name]
+	if e == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(m.indexes))
+	for i, idx := range m.indexes {
+		out[idx.name] = e.indexed[i]
+	}
+	return out
+}
+
+func (m *Mapping[V]) bucketLocked(index, indexedValue string) *bucket[V] {
+	idx := m.indexLocked(index)
+	if idx == nil {
+		return nil
+	}
+	return idx.buckets[indexedValue]
+}
+
+func names[V any](list []*entry[V]) []string {
+	out := make([]string, len(list))
+	for i, e := range list {
+		out[i] = e.name
+	}
+	return out
+}
+
+func sortEntries[V any](list []*entry[V]) {
+	slices.SortFunc(list, func(a, b *entry[V]) int { return strings.Compare(a.name, b.name) })
+}
+
+// Put stores value under name.
+func (m *Mapping[V]) Put(name string, value V) {
+	m.mu.Lock()
+	ev := m.putLocked(name, value)
+	subs := m.subs
+	publishLocked(subs, ev)
+	m.mu.Unlock()
+	waitForRoom(subs)
+}
+
+// Update applies fn to the value of name under the write lock.
+func (m *Mapping[V]) Update(name string, fn func(old V, found bool) (V, bool)) bool {
+	m.mu.Lock()
+	var old V
+	e := m.items[name]
+	if e != nil {
+		old = e.value
+	}
+	value, store := fn(old, e != nil)
+	if !store {
+		m.mu.Unlock()
+		return false
+	}
+	ev := m.putLocked(name, value)
+	subs := m.subs
+	publishLocked(subs, ev)
+	m.mu.Unlock()
+	waitForRoom(subs)
+	return true
+}
+
+// Delete removes name and returns its value.
+func (m *Mapping[V]) Delete(name string) (V, bool) {
+	m.mu.Lock()
+	e := m.items[name]
+	if e == nil {
+		m.mu.Unlock()
+		var zero V
+		return zero, false
+	}
+	m.deleteLocked(e)
+	subs := m.subs
+	publishLocked(subs, idxmap.Event[V]{Kind: idxmap.EventDelete, Name: name, Old: e.value})
+	m.mu.Unlock()
+	waitForRoom(subs)
+	return e.value, true
+}
+
+// Clear deletes every entry, emitting a delete event per entry in name
+// order, in one step: no reader sees a partly cleared map.
+func (m *Mapping[V]) Clear() {
+	m.mu.Lock()
+	subs := m.subs
+	if len(subs) > 0 {
+		for _, e := range m.allLocked() {
+			publishLocked(subs, idxmap.Event[V]{Kind: idxmap.EventDelete, Name: e.name, Old: e.value})
+		}
+	}
+	m.items = map[string]*entry[V]{}
+	m.all.Store(nil)
+	for _, idx := range m.indexes {
+		idx.buckets = map[string]*bucket[V]{}
+	}
+	m.mu.Unlock()
+	waitForRoom(subs)
+}
+
+func (m *Mapping[V]) putLocked(name string, value V) idxmap.Event[V] {
+	e := m.items[name]
+	if e == nil {
+		e = &entry[V]{name: name, value: value}
+		if len(m.indexes) > 0 {
+			e.indexed = make([][]string, len(m.indexes))
+			for i, idx := range m.indexes {
+				vals := idx.fn(value)
+				e.indexed[i] = vals
+				idx.addAll(e, vals)
+			}
+		}
+		m.items[name] = e
+		if m.all.Load() != nil {
+			m.all.Store(nil)
+		}
+		return idxmap.Event[V]{Kind: idxmap.EventCreate, Name: name, New: value}
+	}
+	old := e.value
+	e.value = value
+	for i, idx := range m.indexes {
+		vals := idx.fn(value)
+		idx.replace(e, e.indexed[i], vals)
+		e.indexed[i] = vals
+	}
+	return idxmap.Event[V]{Kind: idxmap.EventUpdate, Name: name, Old: old, New: value}
+}
+
+func (m *Mapping[V]) deleteLocked(e *entry[V]) {
+	for i, idx := range m.indexes {
+		for _, v := range e.indexed[i] {
+			idx.remove(e, v)
+		}
+	}
+	delete(m.items, e.name)
+	m.all.Store(nil)
+}
+
+func (idx *index[V]) addAll(e *entry[V], vals []string) {
+	for _, v := range vals {
+		idx.add(e, v)
+	}
+}
+
+// replace moves e from the buckets of old to those of vals. It removes only
+// the values that vals lacks, so that a value in both (old [a], new [a b])
+// keeps e in its bucket.
+func (idx *index[V]) replace(e *entry[V], old, vals []string) {
+	if slices.Equal(old, vals) {
+		return // the common case: the update did not touch the indexed fields
+	}
+	for _, v := range old {
+		if !slices.Contains(vals, v) {
+			idx.remove(e, v)
+		}
+	}
+	for _, v := range vals {
+		idx.add(e, v)
+	}
+}
+
+func (idx *index[V]) add(e *entry[V], v string) {
+	b := idx.buckets[v]
+	switch {
+	case b == nil:
+		b = &bucket[V]{}
+		b.one[0] = e
+		idx.buckets[v] = b
+		return
+	case b.members == nil:
+		if b.one[0] == e {
+			return
+		}
+		b.members = map[*entry[V]]struct{}{b.one[0]: {}, e: {}}
+		b.one[0] = nil
+	default:
+		if _, ok := b.members[e]; ok {
+			return
+		}
+		b.members[e] = struct{}{}
+	}
+	b.invalidate()
+}
+
+// remove takes e out of the bucket of v. An emptied bucket is deleted:
+// otherwise an index over a changing field (a counter, an address) would
+// grow with every value it ever held.
+func (idx *index[V]) remove(e *entry[V], v string) {
+	b := idx.buckets[v]
+	if b == nil {
+		return
+	}
+	if b.members == nil {
+		if b.one[0] == e {
+			delete(idx.buckets, v)
+		}
+		return
+	}
+	if _, ok := b.members[e]; !ok {
+		return
+	}
+	delete(b.members, e)
+	if len(b.members) == 0 {
+		delete(idx.buckets, v)
+		return
+	}
+	b.invalidate()
+}
+
+// invalidate drops the sorted cache. The load first avoids a store, with
+// its write barrier, in the common case of a bucket nobody looked up since
+// its last change.
+func (b *bucket[V]) invalidate() {
+	if b.sorted.Load() != nil {
+		b.sorted.Store(nil)
+	}
+}
+
+// sortedLocked returns the members sorted by name; the caller holds at
+// least the read lock and must not modify the result.
+func (b *bucket[V]) sortedLocked() []*entry[V] {
+	if b.members == nil {
+		return b.one[:]
+	}
+	if p := b.sorted.Load(); p != nil {
+		return *p
+	}
+	list := make([]*entry[V], 0, len(b.members))
+	for e := range b.members {
+		list = append(list, e)
+	}
+	sortEntries(list)
+	b.sorted.Store(&list)
+	return list
+}

@@ -1,0 +1,116 @@
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/plinth-go/plinth/messaging/kafka/client"
+)
+
+func TestSASLMechanismsAuthenticate(t *testing.T) {
+	tests := []struct {
+		mechanism string
+		password  string
+		wantErr   bool
+	}{
+		{client.SASLPlain, "secret", false},
+		{client.SASLSCRAMSHA256, "secret", false},
+		{client.SASLSCRAMSHA512, "secret", false},
+		{client.SASLSCRAMSHA256, "wrong", true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/wrong=%v", tt.mechanism, tt.wantErr), func(t *testing.T) {
+			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(),
+				kfake.Superuser(tt.mechanism, "agent", "secret"), kfake.SeedTopics(1, "auth"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cluster.Close()
+			cfg := client.Config{Addrs: cluster.ListenAddrs(), DialTimeout: 5 * time.Second,
+				SASL: client.SASL{Mechanism: tt.mechanism, User: "agent", Password: tt.password}}
+			c, err := client.Connect(cfg)
+			if tt.wantErr {
+				if err == nil {
+					c.Close()
+					t.Fatal("Connect with a wrong password succeeded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Connect: %v", err)
+			}
+			defer c.Close()
+			p, err := client.NewProducer(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if err := p.SendSync(context.Background(), &client.ProducerMessage{Topic: "auth", Value: []byte("v")}); err != nil {
+				t.Errorf("SendSync: %v", err)
+			}
+		})
+	}
+}
+
+func TestSendSyncHonoursContext(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "ctx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	c, err := client.Connect(client.Config{Addrs: cluster.ListenAddrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := client.NewProducer(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = p.SendSync(ctx, &client.ProducerMessage{Topic: "ctx", Value: []byte("v")})
+	if err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Errorf("SendSync with a cancelled context = %v, want context canceled", err)
+	}
+}
+
+func TestTLSConfigNeedsBothCertAndKey(t *testing.T) {
+	cfg := client.Config{TLS: client.TLS{Enabled: true, CertFile: "c.pem"}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "tls") {
+		t.Errorf("Validate = %v, want an error about tls", err)
+	}
+}
+
+// A producer on a client; SendSync waits until the broker stored the message.
+func ExampleProducer_SendSync() {
+	brokers, _ := kfake.NewCluster(kfake.SeedTopics(1, "events"))
+	defer brokers.Close()
+
+	c, err := client.Connect(client.Config{Addrs: brokers.ListenAddrs()})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close() // last: after the producer
+	p, err := client.NewProducer(c)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+
+	msg := &client.ProducerMessage{Topic: "events", Key: "k", Value: []byte("v")}
+	if err := p.SendSync(context.Background(), msg); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("stored at %s/%d@%d\n", msg.GetTopic(), msg.GetPartition(), msg.GetOffset())
+	// Output: stored at events/0@0
+}

@@ -1,0 +1,141 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/IBM/sarama"
+)
+
+// Errors returned by the producers and consumers of this package.
+var (
+	// ErrClosed is returned by Send after Close started.
+	ErrClosed = errors.New("kafka: closed")
+)
+
+// Producer publishes messages, waiting for each (SendSync) or reporting
+// through callbacks (SendAsync). It runs a sarama AsyncProducer and reads
+// its successes and errors itself, so nothing deadlocks when the user does
+// not read anything; callbacks run on those reading goroutines.
+//
+// A Producer is safe for concurrent use.
+type Producer struct {
+	ap sarama.AsyncProducer
+
+	// mu is held shared by every send while it may write to ap.Input, and
+	// exclusively by Close before it closes the input: no send can then hit
+	// a closed channel. Sends blocked by backpressure leave when closing is
+	// closed, so Close never waits for the brokers to take them.
+	mu      sync.RWMutex
+	closing chan struct{}
+	once    sync.Once
+	drained sync.WaitGroup
+}
+
+// NewProducer starts a producer on c. The client must have been configured
+// by Config.Sarama (successes and errors returned); it stays open when the
+// producer closes.
+func NewProducer(c sarama.Client) (*Producer, error) {
+	ap, err := sarama.NewAsyncProducerFromClient(c)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: new producer: %w", err)
+	}
+	p := &Producer{ap: ap, closing: make(chan struct{})}
+	p.drained.Add(2)
+	go p.readSuccesses()
+	go p.readErrors()
+	return p, nil
+}
+
+func (p *Producer) readSuccesses() {
+	defer p.drained.Done()
+	for sm := range p.ap.Successes() {
+		m := sm.Metadata.(*ProducerMessage)
+		m.Partition, m.Offset, m.Timestamp = sm.Partition, sm.Offset, sm.Timestamp
+		m.complete(nil)
+	}
+}
+
+func (p *Producer) readErrors() {
+	defer p.drained.Done()
+	for pe := range p.ap.Errors() {
+		m := pe.Msg.Metadata.(*ProducerMessage)
+		m.complete(fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, pe.Err))
+	}
+}
+
+func (m *ProducerMessage) complete(err error) {
+	switch {
+	case m.done != nil:
+		m.done <- err // buffered: a sender that gave up does not block us
+	case err == nil && m.onSuccess != nil:
+		m.onSuccess(m)
+	case err != nil && m.onError != nil:
+		m.onError(m, err)
+	}
+}
+
+// SendSync publishes m and waits until the brokers stored it (as
+// Config.RequiredAcks says) or refused it. When ctx ends first, SendSync
+// returns an error wrapping ctx.Err(); the message may still be stored.
+func (p *Producer) SendSync(ctx context.Context, m *ProducerMessage) error {
+	m.done = make(chan error, 1)
+	m.onSuccess, m.onError = nil, nil
+	if err := p.enqueue(ctx, m); err != nil {
+		return err
+	}
+	select {
+	case err := <-m.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, ctx.Err())
+	}
+}
+
+// SendAsync queues m and returns. Exactly one of onSuccess and onError is
+// called later with m, also when the producer closes with m in flight;
+// either may be nil. Callbacks should return quickly: the next results wait
+// for them. SendAsync blocks while the queue is full (backpressure) until
+// ctx ends, and then returns an error wrapping ctx.Err() without calling
+// a callback.
+func (p *Producer) SendAsync(ctx context.Context, m *ProducerMessage, onSuccess func(*ProducerMessage), onError func(*ProducerMessage, error)) error {
+	m.done = nil
+	m.onSuccess, m.onError = onSuccess, onError
+	return p.enqueue(ctx, m)
+}
+
+func (p *Producer) enqueue(ctx context.Context, m *ProducerMessage) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	select {
+	case <-p.closing:
+		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, ErrClosed)
+	default:
+	}
+	select {
+	case p.ap.Input() <- m.toSarama():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, ctx.Err())
+	case <-p.closing:
+		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, ErrClosed)
+	}
+}
+
+// Close stops accepting messages, waits until every queued message is
+// acknowledged or failed (its callback or SendSync then returns), and
+// releases the producer. It is idempotent.
+func (p *Producer) Close() error {
+	p.once.Do(func() {
+		close(p.closing)
+		p.mu.Lock()
+		p.ap.AsyncClose()
+		p.mu.Unlock()
+		// Results keep flowing until sarama has flushed; both channels
+		// close after the last one.
+		p.drained.Wait()
+	})
+	return nil
+}

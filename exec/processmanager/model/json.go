@@ -1,6 +1,8 @@
 package model
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -19,7 +21,14 @@ func EncodeTemplate(t *Template) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("template %q: %w", t.GetName(), err)
 	}
-	return append(b, '\n'), nil
+	// protojson varies its white space on purpose; re-indent so that the
+	// same template always gives the same file.
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return nil, fmt.Errorf("template %q: %w", t.GetName(), err)
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
 }
 
 // DecodeTemplate decodes the JSON of a template file strictly: unknown keys,

@@ -1,6 +1,7 @@
 package etcdtest
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -43,6 +44,42 @@ const leakWait = 10 * time.Second
 // etcd. It calls os.Exit.
 func VerifyTestMain(m *testing.M, opts ...goleak.Option) {
 	code := m.Run()
+	if code == 0 {
+		if err := FindLeaks(opts...); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// MainWithSharedServer is a TestMain for packages whose tests share one
+// in-process etcd server: it starts the server and stores it in *shared, runs
+// the tests, closes the server (after the tests closed their clients) and
+// then checks for leaked goroutines like VerifyTestMain. Each test should
+// work under its own key prefix. It does not return.
+func MainWithSharedServer(m *testing.M, shared **embedded.Server, opts ...goleak.Option) {
+	// Goroutines that run before anything starts (runtime, test framework)
+	// are not leaks; everything started afterwards must be gone at the end.
+	opts = append(opts, goleak.IgnoreCurrent())
+	dir, err := os.MkdirTemp("", "etcdtest-shared-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "etcdtest:", err)
+		os.Exit(1)
+	}
+	*shared, err = embedded.Start(context.Background(), embedded.Config{
+		DataDir: dir, ClientAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0", UnsafeNoFsync: true,
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		fmt.Fprintln(os.Stderr, "etcdtest:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	// The server goes before the leak check: its goroutines are not the
+	// tested package's.
+	(*shared).Close()
+	os.RemoveAll(dir)
 	if code == 0 {
 		if err := FindLeaks(opts...); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)

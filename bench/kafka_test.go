@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -19,9 +20,10 @@ import (
 // Kafka comparisons run against one in-process wire-protocol broker
 // (kfake) over loopback TCP, shared by every client in the run. Every
 // client waits for all in-sync replicas (acks=all), does not compress, is
-// not idempotent and does not linger, so that the multiplexer is compared
-// with raw sarama, its backend, under the same settings; franz-go is a
-// reference. Sizes: 100 B is a typical small event, 1 KB a larger record.
+// not idempotent, does not linger and partitions by key hash, so that the
+// multiplexer is compared with raw sarama, its backend, under the same
+// settings (sameProducerSettings checks it) and with the same messages;
+// franz-go is a reference. Sizes: 100 B is a typical small event, 1 KB a larger record.
 var kafkaSizes = []int{100, 1024}
 
 var (
@@ -49,8 +51,17 @@ func freshTopic(kind string) string {
 	return fmt.Sprintf("bench-%s-%d", kind, topicSeq.Add(1))
 }
 
+// kafkaClientConfig spells out the producer settings of the multiplexer
+// that matter to a comparison; saramaConfig says the same for the peer, and
+// sameProducerSettings checks that they agree.
+func kafkaClientConfig(addrs []string) client.Config {
+	return client.Config{Addrs: addrs, GroupID: "bench", Version: "2.8.0", RequiredAcks: client.AcksAll,
+		Compression: "none", Idempotent: false, Partitioner: client.PartitionerHash}
+}
+
 func newKafkaMux(b *testing.B, addrs []string) *mux.Multiplexer {
-	m, err := mux.New(mux.Config{Config: client.Config{Addrs: addrs, GroupID: "bench"}})
+	sameProducerSettings(b, addrs)
+	m, err := mux.New(mux.Config{Config: kafkaClientConfig(addrs)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -62,10 +73,57 @@ func newKafkaMux(b *testing.B, addrs []string) *mux.Multiplexer {
 
 func saramaConfig() *sarama.Config {
 	c := sarama.NewConfig()
+	c.Version = sarama.V2_8_0_0
 	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Producer.Compression = sarama.CompressionNone
+	c.Producer.Idempotent = false
+	c.Producer.Partitioner = sarama.NewHashPartitioner
 	c.Producer.Return.Successes = true
 	c.Producer.Return.Errors = true
 	return c
+}
+
+// sameProducerSettings fails b unless the multiplexer would produce with
+// the settings of the sarama peer: a ratio is only meaningful then.
+func sameProducerSettings(b *testing.B, addrs []string) {
+	cfg := kafkaClientConfig(addrs)
+	ours, err := cfg.Sarama()
+	if err != nil {
+		b.Fatal(err)
+	}
+	peer := saramaConfig()
+	type settings struct {
+		Version         sarama.KafkaVersion
+		Acks            sarama.RequiredAcks
+		Compression     sarama.CompressionCodec
+		Level           int
+		Idempotent      bool
+		MaxOpenRequests int
+		MaxMessageBytes int
+		Flush           any
+		Retries         int
+		RetryBackoff    time.Duration
+		Buffer          int
+	}
+	of := func(c *sarama.Config) settings {
+		return settings{c.Version, c.Producer.RequiredAcks, c.Producer.Compression, c.Producer.CompressionLevel,
+			c.Producer.Idempotent, c.Net.MaxOpenRequests, c.Producer.MaxMessageBytes, c.Producer.Flush,
+			c.Producer.Retry.Max, c.Producer.Retry.Backoff, c.ChannelBufferSize}
+	}
+	if o, p := of(ours), of(peer); o != p {
+		b.Fatalf("producer settings differ:\nours   %+v\nsarama %+v", o, p)
+	}
+	// The multiplexer wraps the hash partitioner to honour partitions chosen
+	// per publisher; for other messages it must choose as sarama's does.
+	op, pp := ours.Producer.Partitioner("t"), peer.Producer.Partitioner("t")
+	for _, key := range []string{"key", "a", "b", "another key"} {
+		msg := &sarama.ProducerMessage{Topic: "t", Key: sarama.StringEncoder(key)}
+		o, err1 := op.Partition(msg, 7)
+		p, err2 := pp.Partition(msg, 7)
+		if o != p || err1 != nil || err2 != nil {
+			b.Fatalf("partition of key %q: ours %d (%v), sarama %d (%v)", key, o, err1, p, err2)
+		}
+	}
 }
 
 func newFranz(b *testing.B, addrs []string, opts ...kgo.Opt) *kgo.Client {

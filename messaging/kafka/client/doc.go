@@ -1,6 +1,7 @@
 // Package client wraps the sarama Kafka client in producers and consumers
 // that are hard to misuse: a [Producer] that reads its own results, so
-// nothing deadlocks when nobody reads them; a [GroupConsumer] that commits
+// nothing deadlocks when nobody reads them; a [SyncProducer] that waits for
+// each message at the cost of sarama alone; a [GroupConsumer] that commits
 // offsets only after the handler returned and follows topic changes; and a
 // [PartitionConsumer] for one partition from a chosen offset.
 //
@@ -10,8 +11,8 @@
 // the sarama client that the producers and consumers share:
 //
 //	c, err := client.Connect(client.Config{Addrs: []string{"127.0.0.1:9092"}})
-//	p, err := client.NewProducer(c)
-//	err = p.SendSync(ctx, &client.ProducerMessage{Topic: "t", Key: "k", Value: v})
+//	p, err := client.NewSyncProducer(c)
+//	err = p.Send(ctx, &client.ProducerMessage{Topic: "t", Key: "k", Value: v})
 //
 // Most programs use package messaging/kafka/mux instead, which shares one
 // client among many publishers and subscribers and reconnects by itself.

@@ -20,6 +20,9 @@ var (
 // its successes and errors itself, so nothing deadlocks when the user does
 // not read anything; callbacks run on those reading goroutines.
 //
+// SendSync suits a producer that mostly sends asynchronously; a producer
+// that only waits for each message is a [SyncProducer], which is faster.
+//
 // A Producer is safe for concurrent use.
 type Producer struct {
 	ap sarama.AsyncProducer
@@ -138,4 +141,87 @@ func (p *Producer) Close() error {
 		p.drained.Wait()
 	})
 	return nil
+}
+
+// SyncProducer publishes messages and waits for each. It runs a sarama
+// SyncProducer, so a send costs what it costs with sarama alone: no
+// goroutine of this package lies between the caller and the result.
+// Concurrent sends are batched together.
+//
+// A SyncProducer is safe for concurrent use.
+type SyncProducer struct {
+	sp sarama.SyncProducer
+
+	// mu is held shared by every send until its result is known, and
+	// exclusively by Close before it closes sp: sarama panics on a send to a
+	// closed producer, and Close must not return before every send in
+	// flight has its result. closing lets new sends fail at once meanwhile.
+	mu      sync.RWMutex
+	closing chan struct{}
+	once    sync.Once
+}
+
+// NewSyncProducer starts a synchronous producer on c. The client must have
+// been configured by Config.Sarama (successes and errors returned); it
+// stays open when the producer closes.
+func NewSyncProducer(c sarama.Client) (*SyncProducer, error) {
+	sp, err := sarama.NewSyncProducerFromClient(c)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: new sync producer: %w", err)
+	}
+	return &SyncProducer{sp: sp, closing: make(chan struct{})}, nil
+}
+
+// Send publishes m and waits until the brokers stored it (as
+// Config.RequiredAcks says) or refused it, and then sets m.Partition,
+// m.Offset and m.Timestamp. When ctx has ended, Send returns an error
+// wrapping ctx.Err() without sending. Once sent, a message cannot be
+// called back: Send waits for its result even if ctx ends meanwhile, which
+// sarama bounds by its retries (3) and network timeouts (Config.DialTimeout
+// to connect, 30s to write and to read).
+func (p *SyncProducer) Send(ctx context.Context, m *ProducerMessage) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, err)
+	}
+	// Checked before taking mu too: while Close waits for the sends in
+	// flight, a new send fails at once instead of queueing behind them.
+	if p.isClosing() {
+		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, ErrClosed)
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.isClosing() {
+		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, ErrClosed)
+	}
+	m.done, m.onSuccess, m.onError = nil, nil, nil
+	sm := m.toSarama()
+	if _, _, err := p.sp.SendMessage(sm); err != nil {
+		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, err)
+	}
+	m.Partition, m.Offset, m.Timestamp = sm.Partition, sm.Offset, sm.Timestamp
+	return nil
+}
+
+func (p *SyncProducer) isClosing() bool {
+	select {
+	case <-p.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close stops accepting messages, waits until every send in flight has its
+// result, and releases the producer. It is idempotent.
+func (p *SyncProducer) Close() error {
+	var err error
+	p.once.Do(func() {
+		close(p.closing)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if err = p.sp.Close(); err != nil {
+			err = fmt.Errorf("kafka: close sync producer: %w", err)
+		}
+	})
+	return err
 }

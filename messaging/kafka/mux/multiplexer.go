@@ -75,7 +75,7 @@ type Multiplexer struct {
 // connection is what the multiplexer holds once connected.
 type connection struct {
 	client sarama.Client
-	sync   *client.Producer
+	sync   *client.SyncProducer // a sarama SyncProducer: no hop between Put and its result
 	async  *client.Producer
 	group  *client.GroupConsumer
 }
@@ -277,7 +277,7 @@ func (m *Multiplexer) connect() (*connection, error) {
 		return nil, err
 	}
 	c := &connection{client: cl}
-	if c.sync, err = client.NewProducer(cl); err == nil {
+	if c.sync, err = client.NewSyncProducer(cl); err == nil {
 		if c.async, err = client.NewProducer(cl); err == nil {
 			c.group, err = client.NewGroupConsumer(cl, m.groupID, m.dispatch, func(err error) {
 				m.log.Warn(err)

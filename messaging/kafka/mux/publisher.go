@@ -65,9 +65,11 @@ func newSyncPublisher[V any](c *connCore, topic string, manual bool, partition i
 
 // Put publishes value under key and returns once the brokers stored it (as
 // required-acks says) or refused it. Before the multiplexer reached the
-// brokers it returns an error wrapping ErrNotConnected at once. When ctx
-// ends first, the error wraps ctx.Err() and the message may still be
-// stored. value must not be modified until Put returns.
+// brokers it returns an error wrapping ErrNotConnected at once. When ctx has
+// ended, Put returns an error wrapping ctx.Err() without publishing. A
+// message already sent is not called back: Put then waits for its result
+// even if ctx ends, within sarama's retries and network timeouts (see
+// client.SyncProducer.Send). value must not be modified until Put returns.
 func (p *SyncPublisher[V]) Put(ctx context.Context, key string, value V, opts ...messaging.PutOption) error {
 	c, err := p.connection()
 	if err != nil {
@@ -77,7 +79,7 @@ func (p *SyncPublisher[V]) Put(ctx context.Context, key string, value V, opts ..
 	if err != nil {
 		return err
 	}
-	return c.sync.SendSync(ctx, msg)
+	return c.sync.Send(ctx, msg)
 }
 
 // AsyncPublisher publishes messages to one topic without waiting: Put queues

@@ -477,6 +477,8 @@ func TestEveryCommandPrintsJSON(t *testing.T) {
 		"agentctl kvdb del":   {"kvdb", "del", "gone"},
 		"agentctl kvdb list":  {"kvdb", "list"},
 		"agentctl kvdb watch": nil, // streams; see TestWatchJSONLines
+
+		"agentctl process list": nil, // the fake agent has no supervisor; see TestProcessListJSON
 	}
 	root := newRootCmd(&globalOptions{})
 	var paths []string

@@ -215,7 +215,7 @@ is ready, 1 when it is not, and 2 when it cannot tell.`,
 		&cobra.Group{ID: "agent", Title: "Running agent (HTTP API):"},
 		&cobra.Group{ID: "kv", Title: "Key-value store (etcd):"},
 	)
-	for _, c := range []*cobra.Command{newStatusCmd(g), newLogCmd(g), newKvdbCmd(g)} {
+	for _, c := range []*cobra.Command{newStatusCmd(g), newLogCmd(g), newProcessCmd(g), newKvdbCmd(g)} {
 		root.AddCommand(c)
 	}
 	return root

@@ -18,6 +18,7 @@ const (
 func (p *Plugin) registerHandlers(h rest.HTTPHandlers) {
 	h.RegisterHTTPHandler(ListPath, http.HandlerFunc(p.serveList), http.MethodGet)
 	h.RegisterHTTPHandler(ProcessPath, http.HandlerFunc(p.serveProcess), http.MethodGet)
+	p.registerControlHandlers(h)
 }
 
 func (p *Plugin) serveList(w http.ResponseWriter, _ *http.Request) {

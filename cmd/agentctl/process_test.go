@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/plinth-go/plinth/agent"
+	"github.com/plinth-go/plinth/agent/agenttest"
+	"github.com/plinth-go/plinth/exec/processmanager"
+	"github.com/plinth-go/plinth/exec/supervisor"
+	"github.com/plinth-go/plinth/infra/rest"
+)
+
+const programsBody = `[
+ {"name":"vpp","state":"running","process_state":"sleeping","pid":4242,"restarts":1,"restart_limit":4,
+  "up_time_ns":3723000000000,"last_exit_signal":"SIGKILL","executable":"/usr/bin/vpp","hook_events_dropped":0},
+ {"name":"agent","state":"gave-up","process_state":"terminated","pid":0,"restarts":2,"restart_limit":2,
+  "up_time_ns":0,"last_exit_code":3,"executable":"/usr/bin/agent"},
+ {"name":"tool","state":"failed","pid":0,"restarts":0,"restart_limit":-1,"up_time_ns":0,
+  "last_error":"fork/exec /usr/bin/tool:\nno such file","executable":"/usr/bin/tool"}
+]`
+
+func programsServer(t *testing.T, code int, body string) env {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != supervisorProgramsPath {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return agentEnv(t, srv.Listener.Addr().String())
+}
+
+func TestProcessListShowsATable(t *testing.T) {
+	e := programsServer(t, http.StatusOK, programsBody)
+	want := `NAME   STATE    PID   RESTARTS  UPTIME  LAST EXIT
+vpp    running  4242  1/4       1h2m    signal SIGKILL
+agent  gave-up  -     2/2       -       exit 3
+tool   failed   -     0/always  -       -: fork/exec /usr/bin/tool: no such file
+`
+	for _, args := range [][]string{{"process", "list"}, {"process", "ls"}} {
+		if got := e.agentctl(t, "", args...).ok(t); got != want {
+			t.Errorf("%v printed\n%s\nwant\n%s", args, got, want)
+		}
+	}
+}
+
+func TestProcessListJSON(t *testing.T) {
+	e := programsServer(t, http.StatusOK, programsBody)
+	var got []programJSON
+	if err := json.Unmarshal([]byte(e.agentctl(t, "", "process", "list", "-o", "json").ok(t)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Name != "vpp" || got[0].Pid != 4242 || got[1].LastExitCode == nil || *got[1].LastExitCode != 3 {
+		t.Errorf("process list -o json = %+v", got)
+	}
+	empty := programsServer(t, http.StatusOK, "[]")
+	if got := empty.agentctl(t, "", "process", "list", "-o", "json").ok(t); got != "[]\n" {
+		t.Errorf("process list -o json of no program = %q, want []", got)
+	}
+}
+
+func TestProcessListWithoutSupervisorSaysSo(t *testing.T) {
+	r := programsServer(t, http.StatusOK, "[]")
+	noSupervisor := httptest.NewServer(http.NotFoundHandler())
+	defer noSupervisor.Close()
+	res := agentEnv(t, noSupervisor.Listener.Addr().String()).agentctl(t, "", "process", "list")
+	if res.code != exitError || !strings.Contains(res.stderr, "does the agent have the supervisor plugin?") {
+		t.Errorf("process list against an agent without supervisor = (%d, %q)", res.code, res.stderr)
+	}
+	dead := env{"AGENT_HOST": "127.0.0.1", "AGENTCTL_HTTP_PORT": "1"}
+	if res := dead.agentctl(t, "", "process", "list", "--timeout", "1s"); res.code != exitUnavailable {
+		t.Errorf("process list against no agent exited %d, want %d: %s", res.code, exitUnavailable, res.stderr)
+	}
+	if res := r.agentctl(t, "", "process", "list", "extra"); res.code != exitUsage {
+		t.Errorf("process list extra exited %d, want %d", res.code, exitUsage)
+	}
+}
+
+// TestProcessListAgainstARealSupervisor reads what the supervisor plugin
+// serves, so that the two keep agreeing on the fields.
+func TestProcessListAgainstARealSupervisor(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "supervisor.conf")
+	if err := os.WriteFile(conf, []byte("programs:\n  - name: sleeper\n    executable-path: sleep\n    executable-args: [\"1000\"]\n    restarts: 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	server := rest.NewPlugin(rest.UseConf(rest.Config{Endpoint: "127.0.0.1:0"}))
+	sv := supervisor.NewPlugin()
+	agenttest.Start(t, agent.AllPlugins(server, processmanager.NewPlugin(), sv),
+		agenttest.Env(map[string]string{"SUPERVISOR_CONFIG": conf}))
+	e := env{"AGENT_HOST": "127.0.0.1", "AGENTCTL_HTTP_PORT": strconv.Itoa(server.Addr().(*net.TCPAddr).Port)}
+
+	pid := sv.GetProgramByName("sleeper").GetPid()
+	var got []programJSON
+	if err := json.Unmarshal([]byte(e.agentctl(t, "", "process", "list", "-o", "json").ok(t)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != "sleeper" || got[0].State != "running" || got[0].Pid != pid || got[0].RestartLimit != 3 {
+		t.Errorf("process list -o json = %+v, want sleeper running as pid %d", got, pid)
+	}
+	out := e.agentctl(t, "", "process", "list").ok(t)
+	if !strings.Contains(out, "sleeper  running  "+strconv.Itoa(pid)+"  0/3") {
+		t.Errorf("process list printed\n%s", out)
+	}
+}

@@ -1,0 +1,81 @@
+// Package supervisor runs the programs of one conf file for an agent,
+// restarts them when they exit, binds them to CPUs, runs hooks on their
+// events and stops them cleanly with the agent. It is built on the process
+// manager (package exec/processmanager), which the agent must include.
+//
+// # Usage
+//
+// Add the plugin and the process manager to an agent:
+//
+//	a, err := agent.New(agent.AllPlugins(processmanager.NewPlugin(), supervisor.NewPlugin()))
+//
+// and name the conf file with -supervisor-config or SUPERVISOR_CONFIG
+// (default supervisor.conf in the config directory):
+//
+//	programs:
+//	  - name: vpp
+//	    executable-path: /usr/bin/vpp
+//	    executable-args: ["-c", "/etc/vpp/startup.conf"]
+//	    logfile-path: /var/log/vpp.log
+//	    restarts: 4
+//	    cpu-affinity-mask: "4"
+//	    cpu-affinity-setup-delay: 1s
+//	hooks:
+//	  - program-name: vpp
+//	    event-type: terminated
+//	    cmd: /usr/local/bin/on-vpp-exit.sh
+//
+// Config documents every key; docs/supervisor.md has the full reference.
+// The conf is decoded strictly: an unknown key, a bad value, a missing
+// executable or hook command, an unknown signal or hook filter fails Init
+// with errors naming file and line. Invalid CPU affinity values are only
+// logged, and the program runs unbound.
+//
+// # Lifecycle
+//
+// Init reads the conf and defines the programs in the process manager;
+// AfterInit starts them in ascending priority (then file order). A program
+// that cannot start is reported (state failed, a failed event) without
+// stopping the others. Close stops the programs in reverse start order, each
+// with its stop signal to its process group and SIGKILL after its stop
+// timeout, so it never waits without bound, and a program that failed to
+// start costs nothing.
+//
+// # Restarts
+//
+// A program with restarts set is restarted after it exits, with an
+// exponential backoff (restart-delay doubling up to restart-delay-max, reset
+// by a run of 10s). After the last restart it stays in state gave-up. Each
+// restart produces the events terminated, started, then status (the
+// state the kernel reports, such as sleeping).
+//
+// # Hooks
+//
+// A hook runs its command for every event that matches its optional filters
+// program-name and event-type (see EventType), with the agent's environment
+// plus SUPERVISOR_PROCESS_NAME, SUPERVISOR_PROCESS_STATE,
+// SUPERVISOR_EVENT_TYPE and, when known, SUPERVISOR_PROCESS_PID,
+// SUPERVISOR_PROCESS_PATH, SUPERVISOR_EXIT_CODE, SUPERVISOR_EXIT_SIGNAL,
+// SUPERVISOR_RESTARTS and SUPERVISOR_ERROR (see Event.Env). Hooks of one
+// program run one at a time in event order, on a goroutine of their own, so
+// a slow, failing or hanging hook never delays supervision; each is killed
+// with its process group after its timeout. A program queues at most 64
+// events for its hooks; beyond that the oldest are dropped, logged and
+// counted (ProgramStatus.HookEventsDropped).
+//
+// # Status
+//
+// Each program reports to the status check as "supervisor.<name>": INIT
+// until it starts, OK while it runs (or after it exited with code 0 and no
+// restarts), ERROR while it restarts, after it gave up or failed, with the
+// exit status as the error. With an HTTP server, GET /supervisor/programs
+// serves every program's ProgramStatus as JSON; `agentctl process list`
+// shows it.
+//
+// # Concurrency
+//
+// The methods of Plugin are safe for concurrent use once Init returned.
+// Event handlers (WithEventHandler) are never called concurrently.
+//
+// Linux only, as the process manager.
+package supervisor

@@ -1,0 +1,142 @@
+package supervisor
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/plinth-go/plinth/exec/processmanager"
+)
+
+// EventType is the type of an event of a program: the value of
+// SUPERVISOR_EVENT_TYPE and of the event-type filter of hooks.
+type EventType string
+
+// The events of a program. A program that exits and is restarted produces
+// terminated, started, then status (the state the kernel reports for the
+// new process, such as sleeping or idle).
+const (
+	// EventTypeStarted: a run of the program began (its first start or an
+	// automatic restart); the state is "started".
+	EventTypeStarted EventType = "started"
+	// EventTypeStatus: the state the kernel reports for the running
+	// program changed; the state is that state ("running", "sleeping",
+	// "idle", "disk-sleep", "stopped", "zombie", "unavailable"…). It is
+	// polled by the process manager, so short-lived states may be missed.
+	EventTypeStatus EventType = "status"
+	// EventTypeTerminated: a run ended on its own (it exited or was killed
+	// by someone else); the state is "terminated", the exit code or signal
+	// is known, and a restart may follow.
+	EventTypeTerminated EventType = "terminated"
+	// EventTypeGaveUp: the program terminated with no restart left; the
+	// state is "gave-up". It follows a terminated or failed event.
+	EventTypeGaveUp EventType = "gave-up"
+	// EventTypeFailed: the program could not be started (its first start
+	// or a restart); the state is "failed" and SUPERVISOR_ERROR says why.
+	EventTypeFailed EventType = "failed"
+	// EventTypeStopped: the supervisor stopped the program as the agent
+	// stops; the state is "stopped", with the exit code or signal.
+	EventTypeStopped EventType = "stopped"
+)
+
+// EventTypes lists the event types, in the order of a program's life.
+var EventTypes = []EventType{EventTypeStarted, EventTypeStatus, EventTypeTerminated, EventTypeGaveUp, EventTypeFailed, EventTypeStopped}
+
+func eventTypeList() string {
+	s := make([]string, len(EventTypes))
+	for i, t := range EventTypes {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// The environment variables of hooks. The first three are set for every
+// event; the others when known.
+const (
+	EnvProcessName  = "SUPERVISOR_PROCESS_NAME"  // the program name
+	EnvProcessState = "SUPERVISOR_PROCESS_STATE" // started, sleeping, idle, terminated, gave-up…
+	EnvEventType    = "SUPERVISOR_EVENT_TYPE"    // an EventType
+	EnvProcessPid   = "SUPERVISOR_PROCESS_PID"   // pid of the run the event is about
+	EnvProcessPath  = "SUPERVISOR_PROCESS_PATH"  // the executable, as resolved at load
+	EnvExitCode     = "SUPERVISOR_EXIT_CODE"     // exit code of the run that ended
+	EnvExitSignal   = "SUPERVISOR_EXIT_SIGNAL"   // signal that ended it ("SIGKILL")
+	EnvRestarts     = "SUPERVISOR_RESTARTS"      // automatic restarts since the program started
+	EnvError        = "SUPERVISOR_ERROR"         // why a start failed
+)
+
+// Event is something that happened to a program. Hooks receive it as
+// environment variables (see Env); handlers given with WithEventHandler
+// receive it as is.
+type Event struct {
+	Program string
+	Type    EventType
+	// State is SUPERVISOR_PROCESS_STATE: "started", a kernel state for
+	// status events, "terminated", "gave-up", "failed" or "stopped".
+	State string
+	// Pid is the pid of the run the event is about; 0 if none.
+	Pid int
+	// Executable is the path of the program's executable.
+	Executable string
+	// Exit is how the run ended, for terminated, gave-up and stopped
+	// events; nil otherwise.
+	Exit *processmanager.ExitStatus
+	// Restarts counts the automatic restarts since the program started.
+	Restarts int
+	// RestartIn is the delay before the next restart, for a terminated
+	// event that a restart follows (Restarting).
+	Restarting bool
+	RestartIn  time.Duration
+	// Err is why a start failed, for failed events.
+	Err  error
+	Time time.Time
+}
+
+// Env returns the SUPERVISOR_* variables of the event as KEY=value
+// strings.
+func (e Event) Env() []string {
+	env := []string{
+		EnvProcessName + "=" + e.Program,
+		EnvProcessState + "=" + e.State,
+		EnvEventType + "=" + string(e.Type),
+		EnvProcessPath + "=" + e.Executable,
+		EnvRestarts + "=" + strconv.Itoa(e.Restarts),
+	}
+	if e.Pid > 0 {
+		env = append(env, EnvProcessPid+"="+strconv.Itoa(e.Pid))
+	}
+	if e.Exit != nil {
+		if e.Exit.Signal != 0 {
+			env = append(env, EnvExitSignal+"="+unix.SignalName(e.Exit.Signal))
+		} else if e.Exit.Code >= 0 {
+			env = append(env, EnvExitCode+"="+strconv.Itoa(e.Exit.Code))
+		}
+	}
+	if e.Err != nil {
+		env = append(env, EnvError+"="+strings.ReplaceAll(e.Err.Error(), "\n", " "))
+	}
+	return env
+}
+
+// ProgramState is the state of a program as the supervisor sees it.
+type ProgramState string
+
+// The states of a program.
+const (
+	// ProgramStateInitial: not started yet.
+	ProgramStateInitial ProgramState = "initial"
+	// ProgramStateRunning: a run is alive.
+	ProgramStateRunning ProgramState = "running"
+	// ProgramStateBackoff: the program exited and restarts after a delay.
+	ProgramStateBackoff ProgramState = "backoff"
+	// ProgramStateExited: the program exited and is not to be restarted
+	// (restarts: 0).
+	ProgramStateExited ProgramState = "exited"
+	// ProgramStateGaveUp: the program exited with no restart left.
+	ProgramStateGaveUp ProgramState = "gave-up"
+	// ProgramStateFailed: the program could not be started.
+	ProgramStateFailed ProgramState = "failed"
+	// ProgramStateStopped: the supervisor stopped it (the agent stops).
+	ProgramStateStopped ProgramState = "stopped"
+)

@@ -1,0 +1,107 @@
+package supervisor
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// hookWaitDelay bounds how long a hook's output is awaited after the hook
+// exits or is killed, when processes it left behind hold its pipe.
+const hookWaitDelay = time.Second
+
+// maxHookOutput bounds the output of a hook kept for the log.
+const maxHookOutput = 4 << 10
+
+// hookRun is a hook of the conf, ready to run.
+type hookRun struct {
+	Hook
+	path    string
+	timeout time.Duration
+}
+
+func (h hookRun) matches(ev Event) bool {
+	return h.EventType == "" || h.EventType == ev.Type
+}
+
+// resolveHooks prepares the hooks of the conf.
+func (p *Plugin) resolveHooks() error {
+	for _, h := range p.conf.Hooks {
+		path, err := exec.LookPath(h.Cmd)
+		if err != nil {
+			return fmt.Errorf("supervisor: hook %s: %w", h.Cmd, lookPathError(h.Cmd, err))
+		}
+		p.hooks = append(p.hooks, hookRun{Hook: h, path: path, timeout: cmp.Or(h.Timeout, DefaultHookTimeout)})
+	}
+	return nil
+}
+
+// runHook runs h for ev and waits for it, at most its timeout. The hook
+// runs in a process group of its own, killed when the hook ends, so that
+// nothing it started outlives it.
+func (p *Plugin) runHook(h hookRun, ev Event) {
+	ctx, cancel := context.WithTimeout(p.ctx, h.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, h.path, h.CmdArgs...)
+	cmd.Env = append(os.Environ(), ev.Env()...)
+	out := &cappedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = hookWaitDelay
+	err := cmd.Start()
+	if err != nil {
+		p.Log.Warnf("hook %s for %s %s: %v", h.Cmd, ev.Program, ev.Type, err)
+		return
+	}
+	pid := cmd.Process.Pid
+	err = cmd.Wait()
+	// The group outlives its leader while members remain, and its id is
+	// not reused meanwhile, so this reaches only what the hook left.
+	_ = unix.Kill(-pid, syscall.SIGKILL)
+	output := strings.TrimSpace(out.String())
+	switch {
+	case err == nil:
+		if output != "" {
+			p.Log.Debugf("hook %s for %s %s: %s", h.Cmd, ev.Program, ev.Type, output)
+		}
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		p.Log.Warnf("hook %s for %s %s: killed after its timeout of %v: %s", h.Cmd, ev.Program, ev.Type, h.timeout, output)
+	case p.ctx.Err() != nil:
+		p.Log.Warnf("hook %s for %s %s: killed as the agent stops", h.Cmd, ev.Program, ev.Type)
+	default:
+		p.Log.Warnf("hook %s for %s %s failed: %v: %s", h.Cmd, ev.Program, ev.Type, err, output)
+	}
+}
+
+// cappedBuffer keeps the first maxHookOutput bytes written to it. One
+// goroutine writes to it: os/exec shares one pipe between stdout and stderr
+// when they are the same writer.
+type cappedBuffer struct {
+	b         []byte
+	truncated bool
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	room := maxHookOutput - len(c.b)
+	if len(p) > room {
+		c.truncated = true
+	}
+	c.b = append(c.b, p[:min(max(room, 0), len(p))]...)
+	return len(p), nil
+}
+
+func (c *cappedBuffer) String() string {
+	if c.truncated {
+		return string(c.b) + "…"
+	}
+	return string(c.b)
+}

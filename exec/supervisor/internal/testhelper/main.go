@@ -1,0 +1,110 @@
+// Command testhelper is the program the supervisor tests run as programs
+// and hooks. Its first argument is a unix socket of the test, to which it
+// reports; the second chooses what it does:
+//
+//	run          report "ready <pid>", then wait to be killed
+//	ignore-term  ignore SIGTERM, report "ready <pid>", then wait
+//	threads      start extra threads, report "ready <pid>", then wait
+//	family       start two sleeping children in its group, report
+//	             "family <pid> <child> <child>", then wait
+//	exit CODE    report "ready <pid>" and exit with CODE
+//	print        write a line to stdout and one to stderr, report
+//	             "ready <pid>", then wait
+//	env NAME     report "env <value of NAME> <working directory>", then wait
+//	hook ID      report "hook ID <json of the SUPERVISOR_* variables>", exit
+//	hook-fail ID as hook, then exit 3
+//	hang ID      report "hang ID <pid>", then wait to be killed
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: testhelper SOCKET MODE [ARG]")
+		os.Exit(2)
+	}
+	sock, mode := os.Args[1], os.Args[2]
+	pid := strconv.Itoa(os.Getpid())
+	switch mode {
+	case "run":
+		report(sock, "ready "+pid)
+	case "ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		report(sock, "ready "+pid)
+	case "threads":
+		for range 3 {
+			go func() {
+				runtime.LockOSThread()
+				select {}
+			}()
+		}
+		report(sock, "ready "+pid)
+	case "family":
+		kids := []string{pid}
+		for range 2 {
+			c := exec.Command("sleep", "1000")
+			if err := c.Start(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			kids = append(kids, strconv.Itoa(c.Process.Pid))
+		}
+		report(sock, "family "+strings.Join(kids, " "))
+	case "exit":
+		code, _ := strconv.Atoi(os.Args[3])
+		report(sock, "ready "+pid)
+		os.Exit(code)
+	case "hook", "hook-fail":
+		vars := map[string]string{}
+		for _, kv := range os.Environ() {
+			if strings.HasPrefix(kv, "SUPERVISOR_") {
+				k, v, _ := strings.Cut(kv, "=")
+				vars[k] = v
+			}
+		}
+		b, _ := json.Marshal(vars)
+		report(sock, "hook "+os.Args[3]+" "+string(b))
+		if mode == "hook-fail" {
+			os.Exit(3)
+		}
+		return
+	case "print":
+		fmt.Println("to stdout")
+		fmt.Fprintln(os.Stderr, "to stderr")
+		report(sock, "ready "+pid)
+	case "env":
+		wd, _ := os.Getwd()
+		report(sock, "env "+os.Getenv(os.Args[3])+" "+wd)
+	case "hang":
+		report(sock, "hang "+os.Args[3]+" "+pid)
+	default:
+		fmt.Fprintln(os.Stderr, "unknown mode", mode)
+		os.Exit(2)
+	}
+	// Wait to be killed: a blocked read of a pipe nobody writes keeps the
+	// runtime from seeing a deadlock.
+	r, w, _ := os.Pipe()
+	_, _ = r.Read(make([]byte, 1))
+	runtime.KeepAlive(w)
+}
+
+func report(sock, msg string) {
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	_, _ = c.Write([]byte(msg + "\n"))
+	c.Close()
+}

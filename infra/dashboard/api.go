@@ -1,0 +1,150 @@
+package dashboard
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/plinth-go/plinth/exec/processmanager"
+	"github.com/plinth-go/plinth/exec/supervisor"
+)
+
+// Panels is the answer of GET /ui/api/panels: the agent, and which panels
+// the page shows. A panel is true when the agent has what it needs.
+type Panels struct {
+	Agent AgentInfo `json:"agent"`
+	// Status: the agent panel shows the plugins' states, live from
+	// GET /events.
+	Status bool `json:"status"`
+	// Loggers: GET /log/list and POST /log/{logger}/{level} are served.
+	Loggers bool `json:"loggers"`
+	// Programs: GET /supervisor/programs and POST
+	// /ui/api/programs/{name}/{action} are served.
+	Programs bool `json:"programs"`
+	// Processes: GET /process/list and POST /process/{name}/{action} are
+	// served.
+	Processes bool `json:"processes"`
+	// StatusKeys: GET /ui/api/status-keys has a store to watch.
+	StatusKeys bool `json:"status_keys"`
+}
+
+// AgentInfo describes the agent in Panels.
+type AgentInfo struct {
+	Name      string `json:"name"`
+	Label     string `json:"label,omitempty"`
+	Version   string `json:"version,omitempty"`
+	BuildDate string `json:"build_date,omitempty"`
+	Commit    string `json:"commit,omitempty"`
+	// Plugins are the plugin names in start order.
+	Plugins []string `json:"plugins"`
+	// StartTime is when the dashboard started, in Unix seconds: the agent's
+	// start as near as the dashboard knows it. The status check's
+	// start_time, when there is one, is more precise.
+	StartTime int64 `json:"start_time"`
+}
+
+// errorBody is the JSON body of every error response.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func (p *Plugin) servePanels(w http.ResponseWriter, _ *http.Request) {
+	info := AgentInfo{Plugins: []string{}, StartTime: p.started.Unix()}
+	if a := p.Agent; a != nil {
+		info.Name, info.Version, info.BuildDate, info.Commit = a.Name, a.Version, a.BuildDate, a.Commit
+		if a.Plugins != nil {
+			info.Plugins = a.Plugins
+		}
+	}
+	if p.Label != nil {
+		info.Label = p.Label.GetAgentLabel()
+	}
+	writeJSON(w, http.StatusOK, Panels{
+		Agent:      info,
+		Status:     p.Status != nil,
+		Loggers:    p.Logs != nil,
+		Programs:   p.Supervisor != nil,
+		Processes:  p.Processes != nil,
+		StatusKeys: p.keys != nil,
+	})
+}
+
+// Program actions of POST /ui/api/programs/{name}/{action}.
+const (
+	ActionStart   = "start"
+	ActionStop    = "stop"
+	ActionRestart = "restart"
+)
+
+// serveProgramAction answers POST /ui/api/programs/{name}/{action}: 200 with
+// the program's supervisor.ProgramStatus once the action is done, 400 for an
+// unknown action, 404 for an unknown program, 409 for an action its state
+// forbids (starting a running program).
+func (p *Plugin) serveProgramAction(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	name, action := vars["name"], vars["action"]
+	switch action {
+	case ActionStart, ActionStop, ActionRestart:
+	default:
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("unknown action %q: want start, stop or restart", action)})
+		return
+	}
+	if _, ok := p.Supervisor.Program(name); !ok {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("unknown program %q (GET %s lists them)", name, supervisor.ProgramsPath)})
+		return
+	}
+	if err := p.controlProgram(name, action); err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, processmanager.ErrRunning) || errors.Is(err, processmanager.ErrAttached) {
+			status = http.StatusConflict
+		}
+		writeJSON(w, status, errorBody{Error: err.Error()})
+		return
+	}
+	p.Log.Infof("program %s: %s from the dashboard", name, action)
+	st, _ := p.Supervisor.Program(name)
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (p *Plugin) controlProgram(name, action string) error {
+	if c, ok := p.Supervisor.(ProgramController); ok {
+		switch action {
+		case ActionStart:
+			return c.StartProgram(name)
+		case ActionStop:
+			return c.StopProgram(name)
+		}
+		return c.RestartProgram(name)
+	}
+	proc := p.Supervisor.GetProgramByName(name)
+	if proc == nil {
+		return fmt.Errorf("dashboard: program %s has no process", name)
+	}
+	switch action {
+	case ActionStart:
+		return proc.Start()
+	case ActionStop:
+		_, err := proc.StopAndWait()
+		if errors.Is(err, processmanager.ErrNotStarted) {
+			return nil
+		}
+		return err
+	}
+	return proc.Restart()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body, _ = json.Marshal(errorBody{Error: err.Error()})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,55 @@
+// Package dashboard serves an operator's page at /ui/ that shows what an agent
+// is doing: its plugins' states, its loggers, its supervised programs and
+// processes, and the status keys it publishes, on the agent's own HTTP server.
+//
+// # Usage
+//
+// Add the plugin to an agent that has an HTTP server (package infra/rest):
+//
+//	a, err := agent.New(agent.AllPlugins(
+//		rest.NewPlugin(), statuscheck.NewPlugin(), logmanager.NewPlugin(),
+//		dashboard.NewPlugin(),
+//	))
+//
+// and open http://localhost:9191/ui/. The page is plain HTML, CSS and
+// JavaScript embedded in the binary: it loads nothing from elsewhere and works
+// on an air-gapped machine. It is behind the basic authentication and TLS of
+// the HTTP server, like every other path but the probes.
+//
+// Every other dependency is optional, and a missing one hides its panel:
+// the status check (agent panel and GET /events), the log manager (loggers),
+// the supervisor (programs), the process manager (processes), and the
+// key-value store with the service label (status keys). The page learns which
+// panels exist from GET /ui/api/panels.
+//
+// # REST
+//
+// The page uses the REST endpoints that agentctl uses, and these of its own:
+//
+//	GET  /ui/                              the page (and its assets below /ui/)
+//	GET  /ui/api/panels                    200 Panels: the agent and which panels exist
+//	GET  /events                           text/event-stream of status changes
+//	GET  /ui/api/status-keys               200 StatusKeys, as last seen in the store
+//	POST /ui/api/programs/{name}/{action}  start, stop or restart a supervised program
+//
+// GET /events sends the agent status (the JSON of the status key, see package
+// health/statuscheck/model) as an event "status" at once and after every
+// change, with the Seq of its snapshot as the event id, and a comment every
+// heartbeat interval (15s by default, WithHeartbeat) so that proxies keep the
+// connection open. Changes coalesce: a client that is slow to read gets the
+// latest status, not every intermediate one. The stream ends when the client
+// goes away, when the status check closes or when the plugin closes.
+//
+// Errors answer 4xx or 5xx with a body {"error":"…"}: 404 for an unknown
+// program, 400 for an unknown action, 409 for an action its state forbids.
+//
+// # Lifecycle
+//
+// Init registers the handlers. AfterInit starts watching the status keys in
+// the store, in the background. Close ends the event streams and the watch,
+// and waits for them.
+//
+// # Concurrency
+//
+// The plugin is safe for concurrent use once Init has returned.
+package dashboard

@@ -1,0 +1,23 @@
+package dashboard_test
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		// FindLeaks is goleak.Find that first lets etcd's peer connections
+		// end; chromium's connections and chromedp's goroutines must be gone
+		// too once the browser test cancelled its contexts.
+		if err := etcdtest.FindLeaks(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}

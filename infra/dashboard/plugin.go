@@ -1,0 +1,230 @@
+package dashboard
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"io/fs"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/plinth-go/plinth/exec/processmanager"
+	"github.com/plinth-go/plinth/exec/supervisor"
+	"github.com/plinth-go/plinth/health/statuscheck"
+	"github.com/plinth-go/plinth/infra"
+	"github.com/plinth-go/plinth/infra/kvdb"
+	"github.com/plinth-go/plinth/infra/rest"
+	"github.com/plinth-go/plinth/logging/logmanager"
+	"github.com/plinth-go/plinth/servicelabel"
+)
+
+// PluginName is the default name of the plugin.
+const PluginName = "dashboard"
+
+// DefaultHeartbeat is how often GET /events sends a comment while nothing
+// changes: often enough for proxies that close idle connections after 30s or
+// more, rare enough to cost nothing.
+const DefaultHeartbeat = 15 * time.Second
+
+// Paths served by the plugin, as gorilla/mux templates.
+const (
+	UIPath         = "/ui/"
+	PanelsPath     = "/ui/api/panels"
+	EventsPath     = "/events"
+	StatusKeysPath = "/ui/api/status-keys"
+	ProgramPath    = "/ui/api/programs/{name}/{action}"
+)
+
+// assets are the files of the page; there is no build step.
+//
+//go:embed assets
+var assets embed.FS
+
+// Supervisor is what the programs panel needs from the supervisor (package
+// exec/supervisor provides it): the status of a program, and its process,
+// through which the dashboard starts, stops and restarts it unless the
+// supervisor also implements ProgramController.
+type Supervisor interface {
+	Program(name string) (supervisor.ProgramStatus, bool)
+	GetProgramByName(name string) *processmanager.Process
+}
+
+// ProgramController starts, stops and restarts supervised programs by name.
+// A Supervisor that implements it is controlled through it rather than
+// through the processes of its programs, so that it can keep its own
+// bookkeeping. Each method returns once the action is done: Stop once the
+// program has exited, Restart once the new run has started.
+type ProgramController interface {
+	StartProgram(name string) error
+	StopProgram(name string) error
+	RestartProgram(name string) error
+}
+
+// Deps lists the dependencies of the plugin. Only HTTP is required; each
+// optional one that is missing hides its panel.
+type Deps struct {
+	infra.PluginDeps
+	// HTTP serves the page and the API.
+	HTTP rest.HTTPHandlers
+	// Agent, filled by the agent, gives the name, version and plugins shown
+	// in the agent panel.
+	Agent *infra.AgentInfo
+	// Status gives the plugins' states, for the agent panel and GET /events.
+	Status statuscheck.StatusReader `plinth:"optional"`
+	// Logs serves GET /log/list and POST /log/{logger}/{level}, which the
+	// loggers panel calls.
+	Logs *logmanager.Plugin `plinth:"optional"`
+	// Supervisor runs the programs of the programs panel, which lists them
+	// with GET /supervisor/programs.
+	Supervisor Supervisor `plinth:"optional"`
+	// Processes serves GET /process/list and POST /process/{name}/{action},
+	// which the processes panel calls.
+	Processes processmanager.ProcessManager `plinth:"optional"`
+	// KV and Label give the status keys: those under
+	// "<agent prefix>check/status/v1/". The panel needs both, and a store
+	// that is not disabled.
+	KV    kvdb.Store             `plinth:"optional"`
+	Label servicelabel.ReaderAPI `plinth:"optional"`
+}
+
+// Option customizes the plugin in code.
+type Option func(*Plugin)
+
+// WithHeartbeat sets how often GET /events sends a comment while nothing
+// changes. If zero or negative, DefaultHeartbeat (15s) is used.
+func WithHeartbeat(d time.Duration) Option {
+	return func(p *Plugin) {
+		if d > 0 {
+			p.heartbeat = d
+		}
+	}
+}
+
+// WithClock makes the plugin read the time from now instead of time.Now,
+// for the start time it reports and the publish times of status keys.
+func WithClock(now func() time.Time) Option {
+	return func(p *Plugin) {
+		if now != nil {
+			p.now = now
+		}
+	}
+}
+
+// Plugin serves the dashboard. Build it with NewPlugin.
+type Plugin struct {
+	Deps
+
+	heartbeat time.Duration
+	now       func() time.Time
+	started   time.Time // Init time: the agent's start when there is no status check
+
+	// ctx is the lifecycle context: Close cancels it, which ends the event
+	// streams and the watch of the status keys.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex     // guards closed and the Add calls of streams
+	closed  bool           // set by Close: new streams are refused
+	streams sync.WaitGroup // running GET /events handlers
+
+	keys  *keyCache
+	watch kvdb.Watch // of the status keys; nil without a store
+}
+
+var (
+	_ infra.Plugin   = (*Plugin)(nil)
+	_ infra.PostInit = (*Plugin)(nil)
+	_ Supervisor     = (*supervisor.Plugin)(nil)
+)
+
+// NewPlugin returns a plugin named "dashboard" with the given options
+// applied.
+func NewPlugin(opts ...Option) *Plugin {
+	p := &Plugin{heartbeat: DefaultHeartbeat, now: time.Now}
+	p.SetName(PluginName)
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// Init registers the page, the API and, with a status check, GET /events.
+func (p *Plugin) Init() error {
+	if p.HTTP == nil {
+		return errors.New("dashboard: no HTTP server: add rest.NewPlugin() to the agent")
+	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.started = p.now()
+	if p.statusKeysEnabled() {
+		p.keys = newKeyCache(p.Label.GetAgentPrefix()+statusPrefix, p.now)
+	}
+
+	page, err := fs.Sub(assets, "assets")
+	if err != nil {
+		return err
+	}
+	files := http.StripPrefix("/ui/", http.FileServerFS(page))
+	p.HTTP.RegisterHTTPHandler("/ui", http.RedirectHandler(UIPath, http.StatusMovedPermanently), http.MethodGet, http.MethodHead)
+	p.HTTP.RegisterHTTPHandler(UIPath, assetHeaders(files), http.MethodGet, http.MethodHead)
+	p.HTTP.RegisterHTTPHandler("/ui/{file}", assetHeaders(files), http.MethodGet, http.MethodHead)
+	p.HTTP.RegisterHTTPHandler(PanelsPath, http.HandlerFunc(p.servePanels), http.MethodGet)
+	p.HTTP.RegisterHTTPHandler(StatusKeysPath, http.HandlerFunc(p.serveStatusKeys), http.MethodGet)
+	if p.Supervisor != nil {
+		p.HTTP.RegisterHTTPHandler(ProgramPath, http.HandlerFunc(p.serveProgramAction), http.MethodPost)
+	}
+	if p.Status != nil {
+		p.HTTP.RegisterHTTPHandler(EventsPath, http.HandlerFunc(p.serveEvents), http.MethodGet)
+	}
+	return nil
+}
+
+// AfterInit starts watching the status keys in the store. The watch returns
+// at once, also when the store is unreachable.
+func (p *Plugin) AfterInit() error {
+	if p.keys == nil {
+		return nil
+	}
+	w, err := p.KV.NewWatcher(p.keys.prefix).Watch(p.ctx, "", p.keys.apply)
+	if err != nil {
+		p.Log.Warnf("status keys: %v; the panel stays empty", err)
+		return nil
+	}
+	p.watch = w
+	return nil
+}
+
+// Close ends the event streams and the watch of the status keys, and waits
+// for them. Calling it again does nothing.
+func (p *Plugin) Close() error {
+	p.mu.Lock()
+	already := p.closed
+	p.closed = true
+	p.mu.Unlock()
+	if already || p.cancel == nil {
+		return nil
+	}
+	p.cancel()
+	if p.watch != nil {
+		p.watch.Stop()
+	}
+	p.streams.Wait()
+	return nil
+}
+
+func (p *Plugin) statusKeysEnabled() bool {
+	return p.KV != nil && !p.KV.Disabled() && p.Label != nil
+}
+
+// assetHeaders sets the headers of the page's files. The policy allows
+// nothing but this server: the page must work with no network beyond it.
+func assetHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		// The files have no modification time (embed), so revalidate: a
+		// new binary must not be shown the old page.
+		w.Header().Set("Cache-Control", "no-cache")
+		h.ServeHTTP(w, r)
+	})
+}

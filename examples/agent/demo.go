@@ -8,9 +8,11 @@ import (
 	"strings"
 
 	"github.com/plinth-go/plinth/exec/processmanager"
+	"github.com/plinth-go/plinth/exec/supervisor"
 	"github.com/plinth-go/plinth/health/probe"
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra"
+	"github.com/plinth-go/plinth/infra/dashboard"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
 	"github.com/plinth-go/plinth/infra/rest"
@@ -41,6 +43,8 @@ type demo struct {
 	Probe      *probe.Plugin
 	Kafka      *kafka.Plugin
 	Processes  *processmanager.Plugin
+	Supervisor *supervisor.Plugin
+	Dashboard  *dashboard.Plugin
 }
 
 // newDemo wires the plugins. The etcd plugin uses the endpoints of etcd.conf
@@ -66,6 +70,8 @@ func newDemo(serverConf embedded.Config) *demo {
 		Probe:      probe.NewPlugin(),
 		Kafka:      kafka.NewPlugin(),
 		Processes:  processmanager.NewPlugin(),
+		Supervisor: supervisor.NewPlugin(),
+		Dashboard:  dashboard.NewPlugin(),
 	}
 	d.SetName("demo")
 	return d
@@ -85,9 +91,9 @@ func (d *demo) AfterInit() error {
 		etcdAt = "embedded etcd " + strings.Join(eps, ",")
 	}
 	d.Log.Infof("demo agent %q ready with %s. Try:\n"+
-		"  curl %s/liveness\n  curl %s/readiness\n  curl %s/log/list\n"+
+		"  open %s/ui/\n  curl %s/liveness\n  curl %s/readiness\n  curl %s/log/list\n"+
 		"  go run ./cmd/agentctl status\n  go run ./cmd/agentctl kvdb get %scheck/status/v1/agent",
-		d.Label.GetAgentLabel(), etcdAt, base, base, base, d.Label.GetAgentPrefix())
+		d.Label.GetAgentLabel(), etcdAt, base, base, base, base, d.Label.GetAgentPrefix())
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,6 +94,12 @@ func TestDemoAgentWithEmbeddedEtcdBecomesReadyAndPublishesItsStatus(t *testing.T
 	}
 	if code, _ := get(t, base+"/liveness"); code != 200 {
 		t.Errorf("GET /liveness = %d", code)
+	}
+	if code, body := get(t, base+"/ui/"); code != 200 || !strings.Contains(string(body), "<html") {
+		t.Errorf("GET /ui/ = %d", code)
+	}
+	if code, body := get(t, base+"/supervisor/programs"); code != 200 {
+		t.Errorf("GET /supervisor/programs = %d %s", code, body)
 	}
 }
 

@@ -478,7 +478,10 @@ func TestEveryCommandPrintsJSON(t *testing.T) {
 		"agentctl kvdb list":  {"kvdb", "list"},
 		"agentctl kvdb watch": nil, // streams; see TestWatchJSONLines
 
-		"agentctl process list": nil, // the fake agent has no supervisor; see TestProcessListJSON
+		"agentctl process list":    nil, // the fake agent has no supervisor; see TestProcessListJSON
+		"agentctl process start":   nil, // see TestProcessStartStopRestartPostToTheSupervisor
+		"agentctl process stop":    nil, // likewise
+		"agentctl process restart": nil, // likewise
 	}
 	root := newRootCmd(&globalOptions{})
 	var paths []string

@@ -2,18 +2,24 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 )
 
-// supervisorProgramsPath is served by the supervisor plugin of the agent.
-const supervisorProgramsPath = "/supervisor/programs"
+// Paths of the supervisor plugin of the agent.
+const (
+	supervisorProgramsPath     = "/supervisor/programs"
+	supervisorProgramActionFmt = "/supervisor/programs/%s/%s" // name (path-escaped), action
+)
 
 // programJSON is a program as GET /supervisor/programs lists it and as
 // agentctl process list -o json prints it. agentctl keeps its own copy of
@@ -38,13 +44,14 @@ func newProcessCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "process",
 		GroupID: "agent",
-		Short:   "Show the programs the agent's supervisor runs",
-		Long: `Show the programs that the agent's supervisor runs, through the agent's
-HTTP API (the agent needs the supervisor plugin).`,
+		Short:   "Show, start, stop and restart the programs the agent's supervisor runs",
+		Long: `Show the programs that the agent's supervisor runs, and start, stop or
+restart them, through the agent's HTTP API (the agent needs the supervisor
+plugin).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newProcessListCmd(g))
+	cmd.AddCommand(newProcessListCmd(g), newProcessStartCmd(g), newProcessStopCmd(g), newProcessRestartCmd(g))
 	return cmd
 }
 
@@ -55,8 +62,11 @@ func newProcessListCmd(g *globalOptions) *cobra.Command {
 		Short:   "List the supervised programs: state, pid, restarts, uptime, last exit",
 		Long: `List the programs of the agent's supervisor in their start order, with
 their state (running, backoff, exited, gave-up, failed, stopped), pid,
-automatic restarts out of the configured ones, uptime and how their last
-run ended, as GET /supervisor/programs reports them.`,
+restarts, restart limit, uptime and how their last run ended, as
+GET /supervisor/programs reports them. RESTARTS counts every run after a
+program's first, automatic or started by an operator (agentctl process
+start or restart, the dashboard); LIMIT is the restarts setting, which
+bounds only the automatic restarts in a row.`,
 		Example: `  agentctl process list
   agentctl process list -o json`,
 		Args: argsRange(0, 0),
@@ -85,8 +95,8 @@ func (g *globalOptions) processList(ctx context.Context) error {
 
 // writePrograms prints the text form of agentctl process list:
 //
-//	NAME  STATE    PID   RESTARTS  UPTIME  LAST EXIT
-//	vpp   running  4242  1/4       1h2m    signal SIGKILL
+//	NAME  STATE    PID   RESTARTS  LIMIT  UPTIME  LAST EXIT
+//	vpp   running  4242  7         4      1h2m    signal SIGKILL
 func writePrograms(w io.Writer, programs []programJSON) error {
 	rows := make([][]string, 0, len(programs))
 	for _, p := range programs {
@@ -95,12 +105,9 @@ func writePrograms(w io.Writer, programs []programJSON) error {
 			pid = strconv.Itoa(p.Pid)
 			uptime = formatAge(time.Duration(p.UpTimeNs))
 		}
-		restarts := strconv.Itoa(p.Restarts)
-		switch {
-		case p.RestartLimit < 0:
-			restarts += "/always"
-		default:
-			restarts += "/" + strconv.Itoa(p.RestartLimit)
+		limit := strconv.Itoa(p.RestartLimit)
+		if p.RestartLimit < 0 {
+			limit = "always"
 		}
 		last := "-"
 		switch {
@@ -112,7 +119,100 @@ func writePrograms(w io.Writer, programs []programJSON) error {
 		if p.LastError != "" {
 			last += ": " + oneLine(p.LastError)
 		}
-		rows = append(rows, []string{p.Name, p.State, pid, restarts, uptime, last})
+		rows = append(rows, []string{p.Name, p.State, pid, strconv.Itoa(p.Restarts), limit, uptime, last})
 	}
-	return writeTable(w, []string{"NAME", "STATE", "PID", "RESTARTS", "UPTIME", "LAST EXIT"}, rows)
+	return writeTable(w, []string{"NAME", "STATE", "PID", "RESTARTS", "LIMIT", "UPTIME", "LAST EXIT"}, rows)
+}
+
+func newProcessStartCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "start PROGRAM",
+		Short: "Start a supervised program that does not run",
+		Long: `Start a program of the agent's supervisor that does not run (stopped,
+exited, gave up, failed, or waiting for an automatic restart), with its
+automatic restarts turned on again, and print its state once it runs.
+Starting a program that runs is an error: restart it instead. Every start
+after a program's first counts in its restarts.`,
+		Example: `  agentctl process start vpp
+  agentctl process start vpp -o json`,
+		Args: argsRange(1, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.processAction(cmd, args[0], "start")
+		},
+	}
+}
+
+func newProcessStopCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stop PROGRAM",
+		Short: "Stop a supervised program and keep it stopped",
+		Long: `Stop a program of the agent's supervisor: its stop signal to its process
+group, SIGKILL after its stop timeout. agentctl returns once the program has
+exited; it stays stopped, without automatic restarts, until agentctl process
+start or restart. Stopping a program that does not run does nothing.
+Allow for the program's stop timeout in --timeout.`,
+		Example: `  agentctl process stop vpp
+  agentctl process stop vpp --timeout 30s`,
+		Args: argsRange(1, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.processAction(cmd, args[0], "stop")
+		},
+	}
+}
+
+func newProcessRestartCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "restart PROGRAM",
+		Short: "Stop a supervised program, then start it",
+		Long: `Stop a program of the agent's supervisor as agentctl process stop does,
+then start it as agentctl process start does, and print its state once the
+new run has started; a program that does not run is just started. The new
+run counts in the program's restarts. Allow for the program's stop timeout
+in --timeout.`,
+		Example: `  agentctl process restart vpp
+  agentctl process restart vpp -o json`,
+		Args: argsRange(1, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.processAction(cmd, args[0], "restart")
+		},
+	}
+}
+
+// processAction POSTs action for the program and prints the program's
+// state from the answer.
+func (g *globalOptions) processAction(cmd *cobra.Command, name, action string) error {
+	if strings.TrimSpace(name) == "" {
+		return usagef("%s: PROGRAM is empty (usage: %s)", cmd.CommandPath(), cmd.UseLine())
+	}
+	path := fmt.Sprintf(supervisorProgramActionFmt, url.PathEscape(name), action)
+	resp, err := g.agentClient().do(cmd.Context(), http.MethodPost, path, http.NoBody)
+	if err != nil {
+		return err
+	}
+	switch resp.Status {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		if _, ok := resp.message(); ok {
+			// The supervisor answered (a JSON error): it has no such
+			// program. Otherwise the agent does not serve the path.
+			return fmt.Errorf("unknown program %q (agentctl process list shows the programs)", name)
+		}
+		return fmt.Errorf("%w (does the agent have the supervisor plugin, in a version that controls programs?)",
+			resp.error(http.MethodPost, path))
+	case http.StatusMethodNotAllowed:
+		return fmt.Errorf("%w (the agent's supervisor cannot %s programs: an older version?)",
+			resp.error(http.MethodPost, path), action)
+	case http.StatusConflict:
+		msg, _ := resp.message()
+		return fmt.Errorf("cannot %s program %q: %s", action, name, msg)
+	default:
+		return resp.error(http.MethodPost, path)
+	}
+	var p programJSON
+	if err := json.Unmarshal(resp.Body, &p); err != nil {
+		return fmt.Errorf("agent: POST %s: decode the answer: %w", path, err)
+	}
+	return g.printer().print(p, func(w io.Writer) error {
+		return writePrograms(w, []programJSON{p})
+	})
 }

@@ -37,9 +37,12 @@
 // agent, unless Detach is set. Stop, StopAndWait, Restart, Kill, Delete
 // and Close signal the whole group, and kill what is left of it when the
 // process exits, so grandchildren do not survive them; Signal reaches the
-// process alone. StopAndWait, Restart, Delete and Close send SIGKILL after
-// the stop timeout (WithStopTimeout, 10s by default). Attached processes
-// are signalled, never their group.
+// process alone. Stop, StopAndWait, Restart, Delete and Close ask the
+// process to exit with SIGTERM, or the signal of WithStopSignal for
+// programs that exit cleanly on another one (SIGINT, SIGQUIT…);
+// StopAndWait, Restart, Delete and Close send SIGKILL after the stop timeout
+// (WithStopTimeout, 10s by default). Attached processes are signalled,
+// never their group.
 //
 // Exits are seen at once through a pidfd, and children are reaped at once,
 // so they never linger as zombies; the exit code or signal is recorded
@@ -84,11 +87,17 @@
 //
 // When the agent has an HTTP server, the plugin serves
 //
-//	GET /process/list     200 [Info, …] sorted by name
-//	GET /process/{name}   200 Info, or 404 {"error":"…"}
+//	GET  /process/list            200 [Info, …] sorted by name
+//	GET  /process/{name}          200 Info, or 404 {"error":"…"}
+//	POST /process/{name}/start    200 Info once started; 409 when it runs or is attached
+//	POST /process/{name}/stop     200 Info once it has exited (StopAndWait)
+//	POST /process/{name}/restart  200 Info of the new run; 409 when attached
 //
-// with Info as JSON (snake_case keys). A process named "list" is only
-// reachable through the list.
+// with Info as JSON (snake_case keys). The POST requests take no body. An
+// unknown name answers 404, a closing manager 410, another failure 500, each
+// with a body {"error":"…"}. A process named "list" is only reachable
+// through the list. The paths are ListPath, ProcessPath, StartPath, StopPath
+// and RestartPath.
 //
 // # Threads and Pdeathsig
 //

@@ -47,7 +47,19 @@
 // exponential backoff (restart-delay doubling up to restart-delay-max, reset
 // by a run of 10s). After the last restart it stays in state gave-up. Each
 // restart produces the events terminated, started, then status (the
-// state the kernel reports, such as sleeping).
+// state the kernel reports, such as sleeping). The restarts limit counts
+// automatic restarts in a row: it starts again whenever the program is
+// started by the supervisor or an operator.
+//
+// # Control
+//
+// StartProgram, StopProgram and RestartProgram start, stop and restart a
+// program by name for an operator, and return once done; with an HTTP
+// server, POST /supervisor/programs/{name}/{start|stop|restart} does the
+// same (see ProgramActionPath), and `agentctl process start|stop|restart`
+// and the dashboard call it. A program the operator stopped stays stopped
+// (state stopped, a stopped event, no restart) until it is started again.
+// Errors wrap ErrUnknownProgram or ErrStateConflict and name the program.
 //
 // # Hooks
 //
@@ -70,12 +82,15 @@
 // restarts), ERROR while it restarts, after it gave up or failed, with the
 // exit status as the error. With an HTTP server, GET /supervisor/programs
 // serves every program's ProgramStatus as JSON; `agentctl process list`
-// shows it.
+// shows it. Its restarts count every run after the program's first,
+// automatic or started by an operator.
 //
 // # Concurrency
 //
-// The methods of Plugin are safe for concurrent use once Init returned.
-// Event handlers (WithEventHandler) are never called concurrently.
+// The methods of Plugin are safe for concurrent use once Init returned;
+// the actions on one program run one at a time. Event handlers
+// (WithEventHandler) are never called concurrently, and must not call
+// StartProgram, StopProgram or RestartProgram.
 //
 // Linux only, as the process manager.
 package supervisor

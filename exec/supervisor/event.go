@@ -37,7 +37,9 @@ const (
 	// or a restart); the state is "failed" and SUPERVISOR_ERROR says why.
 	EventTypeFailed EventType = "failed"
 	// EventTypeStopped: the supervisor stopped the program as the agent
-	// stops; the state is "stopped", with the exit code or signal.
+	// stops, or an operator stopped it (StopProgram, RestartProgram, which
+	// cancel a pending restart too); the state is "stopped", with the exit
+	// code or signal. No terminated or gave-up event is sent for that run.
 	EventTypeStopped EventType = "stopped"
 )
 
@@ -62,7 +64,7 @@ const (
 	EnvProcessPath  = "SUPERVISOR_PROCESS_PATH"  // the executable, as resolved at load
 	EnvExitCode     = "SUPERVISOR_EXIT_CODE"     // exit code of the run that ended
 	EnvExitSignal   = "SUPERVISOR_EXIT_SIGNAL"   // signal that ended it ("SIGKILL")
-	EnvRestarts     = "SUPERVISOR_RESTARTS"      // automatic restarts since the program started
+	EnvRestarts     = "SUPERVISOR_RESTARTS"      // automatic restarts since the program was last started
 	EnvError        = "SUPERVISOR_ERROR"         // why a start failed
 )
 
@@ -82,7 +84,9 @@ type Event struct {
 	// Exit is how the run ended, for terminated, gave-up and stopped
 	// events; nil otherwise.
 	Exit *processmanager.ExitStatus
-	// Restarts counts the automatic restarts since the program started.
+	// Restarts counts the automatic restarts in a row: those since the
+	// program was last started by the supervisor or an operator, which the
+	// restarts setting bounds. ProgramStatus.Restarts counts every run.
 	Restarts int
 	// RestartIn is the delay before the next restart, for a terminated
 	// event that a restart follows (Restarting).
@@ -137,6 +141,7 @@ const (
 	ProgramStateGaveUp ProgramState = "gave-up"
 	// ProgramStateFailed: the program could not be started.
 	ProgramStateFailed ProgramState = "failed"
-	// ProgramStateStopped: the supervisor stopped it (the agent stops).
+	// ProgramStateStopped: the supervisor stopped it (the agent stops), or
+	// an operator did (StopProgram, RestartProgram).
 	ProgramStateStopped ProgramState = "stopped"
 )

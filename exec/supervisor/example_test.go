@@ -69,3 +69,16 @@ func ExampleEvent_Env() {
 	// SUPERVISOR_PROCESS_PID=4242
 	// SUPERVISOR_EXIT_SIGNAL=SIGSEGV
 }
+
+func ExamplePlugin_RestartProgram() {
+	// A plugin without programs: every name is unknown.
+	sv := supervisor.NewPlugin()
+	err := sv.RestartProgram("vpp")
+	switch {
+	case errors.Is(err, supervisor.ErrUnknownProgram):
+		fmt.Println("404:", err)
+	case errors.Is(err, supervisor.ErrStateConflict):
+		fmt.Println("409:", err)
+	}
+	// Output: 404: supervisor: unknown program "vpp" (GET /supervisor/programs lists them)
+}

@@ -272,7 +272,7 @@ func programEnv(env map[string]string) []string {
 // stopped; the others start all the same.
 func (p *Plugin) AfterInit() error {
 	for _, prog := range p.programs {
-		prog.start()
+		_ = prog.start() // reported; the others start all the same
 	}
 	return nil
 }

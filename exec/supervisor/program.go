@@ -31,21 +31,31 @@ type program struct {
 	proc  *processmanager.Process
 	hooks []hookRun // the hooks that apply to this program
 
+	// ctl serializes the operator's actions (StartProgram, StopProgram,
+	// RestartProgram) and the stop of Close, so that one never interleaves
+	// its stop and start with another's.
+	ctl sync.Mutex
+
 	mu        sync.Mutex // guards the fields below
 	state     ProgramState
 	procState status.State
-	runPid    int // pid of the run in progress, as notified; 0 when none
-	lastTerm  int // pid of the last run reported terminated
+	runPid    int  // pid of the run in progress, as notified; 0 when none
+	lastTerm  int  // pid of the last run reported terminated
+	runs      int  // runs seen started
+	restarts  int  // runs seen started after the first: ProgramStatus.Restarts
+	held      bool // stopped by the operator: its end is a stop, not a crash
 	stopping  bool
 	lastErr   error
 	events    []Event       // waiting for the hooks
 	closed    bool          // no more events: the hook worker ends when events is empty
 	dropped   uint64        // events dropped from a full queue
 	wake      chan struct{} // cap 1: events has grown or closed was set
+	handled   chan struct{} // cap 1: handle processed a notification
 }
 
 func newProgram(p *Plugin, pc Program, path string) *program {
-	prog := &program{p: p, name: pc.Name, path: path, conf: pc, state: ProgramStateInitial, wake: make(chan struct{}, 1)}
+	prog := &program{p: p, name: pc.Name, path: path, conf: pc, state: ProgramStateInitial,
+		wake: make(chan struct{}, 1), handled: make(chan struct{}, 1)}
 	for _, h := range p.hooks {
 		if h.ProgramName == "" || h.ProgramName == pc.Name {
 			prog.hooks = append(prog.hooks, h)
@@ -68,12 +78,14 @@ func (pr *program) event(t EventType, state string, pid int) Event {
 	return Event{Program: pr.name, Type: t, State: state, Pid: pid, Executable: pr.path, Time: time.Now()}
 }
 
-// start starts the program. A failure is an event, not an error: the other
-// programs start all the same.
-func (pr *program) start() {
+// start starts the program. A failure is also reported: logged, state
+// failed and a failed event; AfterInit goes on with the other programs.
+func (pr *program) start() error {
 	err := pr.proc.Start()
-	if err == nil {
-		return // the process manager notifies the start
+	if err == nil || errors.Is(err, processmanager.ErrRunning) || errors.Is(err, processmanager.ErrClosed) {
+		// The process manager notifies a start; the caller tells of a
+		// conflict.
+		return err
 	}
 	pr.p.Log.Errorf("%s: %v", pr.name, err)
 	pr.mu.Lock()
@@ -82,12 +94,20 @@ func (pr *program) start() {
 	ev := pr.event(EventTypeFailed, string(ProgramStateFailed), 0)
 	ev.Err = err
 	pr.p.deliver([]Event{ev})
+	return err
 }
 
 // handle turns a notification of the process manager into events.
 func (pr *program) handle(n processmanager.Notification) []Event {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
+	// Wake an operator's action waiting for its run to be seen (awaitSeen).
+	defer func() {
+		select {
+		case pr.handled <- struct{}{}:
+		default:
+		}
+	}()
 	if pr.stopping {
 		// Close reports the end of the program itself.
 		return nil
@@ -103,14 +123,22 @@ func (pr *program) handle(n processmanager.Notification) []Event {
 		} else {
 			ev = pr.event(EventTypeTerminated, string(status.Terminated), n.Pid)
 			ev.Exit = n.Exit
+			if n.Pid != pr.runPid && n.Pid != pr.lastTerm {
+				// The notifications of its start were dropped.
+				pr.countRunLocked()
+			}
 			pr.lastTerm = n.Pid
 		}
 		ev.Restarts, ev.Restarting, ev.RestartIn, ev.Time = n.Restarts, n.Restarting, n.RestartIn, n.Time
-		evs = append(evs, ev)
 		pr.runPid, pr.procState = 0, status.Terminated
 		switch {
 		case n.Restarting:
 			pr.state = ProgramStateBackoff
+		case pr.held && ev.Type == EventTypeTerminated:
+			// The operator stopped it (StopProgram, RestartProgram):
+			// neither a crash nor the end of the restarts.
+			pr.state = ProgramStateStopped
+			ev.Type, ev.State = EventTypeStopped, string(ProgramStateStopped)
 		case pr.conf.Restarts == 0:
 			pr.state = ProgramStateExited
 			if ev.Type == EventTypeFailed {
@@ -118,6 +146,9 @@ func (pr *program) handle(n processmanager.Notification) []Event {
 			}
 		default:
 			pr.state = ProgramStateGaveUp
+		}
+		evs = append(evs, ev)
+		if pr.state == ProgramStateGaveUp {
 			gaveUp := ev
 			gaveUp.Type, gaveUp.State, gaveUp.Err = EventTypeGaveUp, string(ProgramStateGaveUp), nil
 			evs = append(evs, gaveUp)
@@ -125,6 +156,7 @@ func (pr *program) handle(n processmanager.Notification) []Event {
 	case n.State == status.Initial || n.Pid == 0:
 	default:
 		if n.Pid != pr.runPid {
+			pr.countRunLocked()
 			pr.runPid, pr.state = n.Pid, ProgramStateRunning
 			ev := pr.event(EventTypeStarted, string(EventTypeStarted), n.Pid)
 			ev.Restarts, ev.Time = n.Restarts, n.Time
@@ -140,8 +172,21 @@ func (pr *program) handle(n processmanager.Notification) []Event {
 	return evs
 }
 
+// countRunLocked counts a run seen started: every run after the first is a
+// restart, whoever started it.
+func (pr *program) countRunLocked() {
+	if pr.runs > 0 {
+		pr.restarts++
+	}
+	pr.runs++
+}
+
 // stop stops the program for Close and reports it stopped.
 func (pr *program) stop() error {
+	// An operator's action in progress ends first; the next one finds
+	// stopping set.
+	pr.ctl.Lock()
+	defer pr.ctl.Unlock()
 	pr.mu.Lock()
 	was := pr.state
 	pr.stopping = true
@@ -160,8 +205,8 @@ func (pr *program) stop() error {
 	if stopped {
 		pr.state, pr.runPid = ProgramStateStopped, 0
 	}
-	restarts := pr.proc.Info().Restarts
 	pr.mu.Unlock()
+	restarts := pr.proc.Info().Restarts
 	if stopped {
 		ev := pr.event(EventTypeStopped, string(ProgramStateStopped), es.Pid)
 		ev.Exit, ev.Restarts = &es, restarts
@@ -196,7 +241,8 @@ func (pr *program) report(ev Event) {
 		state, cause = statuscheck.StateError, fmt.Errorf("%s failed to start: %w", pr.name, ev.Err)
 	default:
 		// Kernel states change often and say nothing of health; a stop
-		// happens as the agent stops.
+		// is wanted, by the agent stopping or an operator, and keeps the
+		// last state until the program runs again.
 		return
 	}
 	if err := sc.ReportStateChange(StatusPrefix+pr.name, state, cause); err != nil {
@@ -297,8 +343,13 @@ type ProgramStatus struct {
 	ProcessState status.State `json:"process_state"`
 	// Pid is the pid of the running program, or 0.
 	Pid int `json:"pid"`
-	// Restarts counts the automatic restarts since the program started;
-	// RestartLimit is the restarts setting (-1: always).
+	// Restarts counts the runs started after the program's first one,
+	// whoever started them: automatic restarts, and the operator's starts
+	// and restarts (StartProgram, RestartProgram, the REST API, agentctl,
+	// the dashboard). It never starts again from zero while the agent runs.
+	// RestartLimit is the restarts setting (-1: always), which still bounds
+	// only the automatic restarts in a row: those since the program was
+	// last started by the supervisor or the operator.
 	Restarts     int       `json:"restarts"`
 	RestartLimit int       `json:"restart_limit"`
 	StartTime    time.Time `json:"start_time,omitzero"`
@@ -326,7 +377,7 @@ func (pr *program) status() ProgramStatus {
 		Name:              pr.name,
 		State:             pr.state,
 		ProcessState:      in.State,
-		Restarts:          in.Restarts,
+		Restarts:          pr.restarts,
 		RestartLimit:      pr.conf.Restarts,
 		StartTime:         in.StartTime,
 		UpTime:            in.UpTime,
@@ -336,11 +387,8 @@ func (pr *program) status() ProgramStatus {
 		HookEventsDropped: pr.dropped,
 	}
 	if in.Alive {
-		s.Pid = in.Pid
-		if s.State == ProgramStateInitial || s.State == ProgramStateBackoff {
-			// The notification of the start is on its way.
-			s.State = ProgramStateRunning
-		}
+		// The notification of the start may still be on its way.
+		s.Pid, s.State = in.Pid, ProgramStateRunning
 	}
 	if s.LastError == "" && pr.lastErr != nil {
 		s.LastError = pr.lastErr.Error()

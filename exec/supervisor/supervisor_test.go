@@ -2,6 +2,7 @@ package supervisor_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -616,5 +617,95 @@ func TestInitFailsOnABadConfNamingFileAndLine(t *testing.T) {
 	}
 	if want := conf + ":2:"; !strings.Contains(err.Error(), want) {
 		t.Errorf("Start error %q does not name %s", err, want)
+	}
+}
+
+func TestOperatorStartsStopsAndRestartsAreCountedAndNeverGiveUp(t *testing.T) {
+	rep := newReports(t)
+	server := rest.NewPlugin(rest.UseConf(rest.Config{Endpoint: "127.0.0.1:0"}))
+	r := start(t, writeConf(t, `
+programs:
+  - name: up
+    executable-path: %[1]s
+    executable-args: [%[2]s, run]
+    restarts: 1
+    restart-delay: 10ms
+`, helper, rep.path), server)
+	r.events.next(t, "up", supervisor.EventTypeStarted)
+	base := "http://" + server.Addr().(*net.TCPAddr).String()
+	post := func(name, action string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Post(base+supervisor.ProgramsPath+"/"+name+"/"+action, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("POST %s %s: %v", name, action, err)
+		}
+		return resp.StatusCode, body
+	}
+
+	// Each start after the first counts, and the answer shows it.
+	first, _ := r.sv.Program("up")
+	code, body := post("up", "restart")
+	if code != http.StatusOK || body["state"] != "running" || body["restarts"] != float64(1) || body["pid"] == float64(first.Pid) {
+		t.Fatalf("POST restart = %d %v, want 200, running with a new pid and restarts 1", code, body)
+	}
+	if got := types(r.events.all("up")); !slices.Equal(got, []supervisor.EventType{supervisor.EventTypeStopped, supervisor.EventTypeStarted}) {
+		t.Errorf("events of a restart = %v, want stopped then started", got)
+	}
+
+	// A crash is restarted and counted; the limit counts from the
+	// operator's restart.
+	st, _ := r.sv.Program("up")
+	if err := syscall.Kill(st.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r.events.next(t, "up", supervisor.EventTypeTerminated)
+	r.events.next(t, "up", supervisor.EventTypeStarted)
+	if st, _ = r.sv.Program("up"); st.Restarts != 2 {
+		t.Errorf("restarts after a crash = %d, want 2", st.Restarts)
+	}
+
+	// A stop is a stop: no gave-up, state stopped, not restarted.
+	if err := r.sv.StopProgram("up"); err != nil {
+		t.Fatalf("StopProgram: %v", err)
+	}
+	if ev := r.events.next(t, "up", supervisor.EventTypeStopped, supervisor.EventTypeGaveUp, supervisor.EventTypeTerminated); ev.Type != supervisor.EventTypeStopped {
+		t.Errorf("event of StopProgram = %s, want stopped", ev.Type)
+	}
+	if st, _ = r.sv.Program("up"); st.State != supervisor.ProgramStateStopped || st.Pid != 0 {
+		t.Errorf("after StopProgram: %+v, want stopped", st)
+	}
+	if err := r.sv.StopProgram("up"); err != nil {
+		t.Errorf("StopProgram of a stopped program: %v", err)
+	}
+	if err := r.sv.StartProgram("up"); err != nil {
+		t.Fatalf("StartProgram: %v", err)
+	}
+	if st, _ = r.sv.Program("up"); st.State != supervisor.ProgramStateRunning || st.Restarts != 3 {
+		t.Errorf("after StartProgram: %+v, want running with restarts 3", st)
+	}
+
+	// Errors name the program and wrap their sentinel; REST maps them.
+	if err := r.sv.StartProgram("up"); !errors.Is(err, supervisor.ErrStateConflict) || !strings.Contains(err.Error(), "up") {
+		t.Errorf("StartProgram of a running program = %v, want ErrStateConflict naming up", err)
+	}
+	if err := r.sv.RestartProgram("nope"); !errors.Is(err, supervisor.ErrUnknownProgram) || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("RestartProgram(nope) = %v, want ErrUnknownProgram naming nope", err)
+	}
+	for _, tc := range []struct {
+		name, program, action string
+		want                  int
+	}{
+		{"start while running", "up", "start", http.StatusConflict},
+		{"unknown program", "nope", "stop", http.StatusNotFound},
+		{"unknown action", "up", "explode", http.StatusBadRequest},
+	} {
+		if code, body := post(tc.program, tc.action); code != tc.want || body["error"] == nil {
+			t.Errorf("%s: POST %s/%s = %d %v, want %d with an error", tc.name, tc.program, tc.action, code, body, tc.want)
+		}
 	}
 }

@@ -21,9 +21,14 @@ type Panels struct {
 	Status bool `json:"status"`
 	// Loggers: GET /log/list and POST /log/{logger}/{level} are served.
 	Loggers bool `json:"loggers"`
-	// Programs: GET /supervisor/programs and POST
-	// /ui/api/programs/{name}/{action} are served.
+	// Programs: GET /supervisor/programs is served, and the programs panel
+	// POSTs its actions to ProgramActions + "/{name}/{action}".
 	Programs bool `json:"programs"`
+	// ProgramActions is where the programs panel sends start, stop and
+	// restart: "/supervisor/programs" when the supervisor plugin serves its
+	// own REST API (POST /supervisor/programs/{name}/{action}), else
+	// "/ui/api/programs", served by the dashboard. Empty without Programs.
+	ProgramActions string `json:"program_actions,omitempty"`
 	// Processes: GET /process/list and POST /process/{name}/{action} are
 	// served.
 	Processes bool `json:"processes"`
@@ -63,13 +68,29 @@ func (p *Plugin) servePanels(w http.ResponseWriter, _ *http.Request) {
 		info.Label = p.Label.GetAgentLabel()
 	}
 	writeJSON(w, http.StatusOK, Panels{
-		Agent:      info,
-		Status:     p.Status != nil,
-		Loggers:    p.Logs != nil,
-		Programs:   p.Supervisor != nil,
-		Processes:  p.Processes != nil,
-		StatusKeys: p.keys != nil,
+		Agent:          info,
+		Status:         p.Status != nil,
+		Loggers:        p.Logs != nil,
+		Programs:       p.Supervisor != nil,
+		ProgramActions: p.programActions(),
+		Processes:      p.Processes != nil,
+		StatusKeys:     p.keys != nil,
 	})
+}
+
+// programActions returns Panels.ProgramActions. The supervisor's own
+// endpoints come first, so that the page and agentctl act alike; the
+// dashboard's serve a Supervisor that has no REST API.
+func (p *Plugin) programActions() string {
+	switch sup := p.Supervisor.(type) {
+	case nil:
+		return ""
+	case *supervisor.Plugin:
+		if sup.HTTP != nil {
+			return supervisor.ProgramsPath
+		}
+	}
+	return programsActionBase
 }
 
 // Program actions of POST /ui/api/programs/{name}/{action}.
@@ -82,7 +103,9 @@ const (
 // serveProgramAction answers POST /ui/api/programs/{name}/{action}: 200 with
 // the program's supervisor.ProgramStatus once the action is done, 400 for an
 // unknown action, 404 for an unknown program, 409 for an action its state
-// forbids (starting a running program).
+// forbids (starting a running program). It serves a Supervisor without a
+// REST API of its own; the page uses POST
+// /supervisor/programs/{name}/{action} when there is one.
 func (p *Plugin) serveProgramAction(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	name, action := vars["name"], vars["action"]
@@ -98,7 +121,11 @@ func (p *Plugin) serveProgramAction(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := p.controlProgram(name, action); err != nil {
 		status := http.StatusInternalServerError
-		if errors.Is(err, processmanager.ErrRunning) || errors.Is(err, processmanager.ErrAttached) {
+		switch {
+		case errors.Is(err, supervisor.ErrUnknownProgram):
+			status = http.StatusNotFound
+		case errors.Is(err, supervisor.ErrStateConflict), errors.Is(err, processmanager.ErrRunning),
+			errors.Is(err, processmanager.ErrAttached):
 			status = http.StatusConflict
 		}
 		writeJSON(w, status, errorBody{Error: err.Error()})

@@ -182,34 +182,41 @@ func TestBrowserShowsTheAgentLiveAndControlsIt(t *testing.T) {
 	waitFor(t, ctx, "the page confirming it", `document.getElementById("loggers-msg").textContent === "alpha: level warning"`)
 
 	// Restart the program from the keyboard: focus its button, press Enter.
+	// The page sends it to the supervisor, which counts it: the restart
+	// count grows by one without a reload.
+	if got := step(t, ctx, "where program actions go", chromedp.Evaluate[string](`panels.program_actions`)); got != supervisor.ProgramsPath {
+		t.Errorf("panels.program_actions = %q, want %q", got, supervisor.ProgramsPath)
+	}
 	waitFor(t, ctx, "worker running", fmt.Sprintf(`%s?.textContent === "running"`, cell("programs", "worker", "state")))
 	first, _ := sup.Program("worker")
-	pidCell := cell("programs", "worker", "pid")
-	waitFor(t, ctx, "worker's pid", fmt.Sprintf(`%s?.textContent === %q`, pidCell, strconv.Itoa(first.Pid)))
+	pidCell, restarts := cell("programs", "worker", "pid"), cell("programs", "worker", "restarts")
+	waitFor(t, ctx, "worker's pid and restarts", fmt.Sprintf(`%s?.textContent === %q && %s?.textContent === %q`,
+		pidCell, strconv.Itoa(first.Pid), restarts, strconv.Itoa(first.Restarts)))
 	restart := `#programs tr[data-name="worker"] button[data-action="restart"]`
 	if label := step(t, ctx, "restart button label", chromedp.AttributeValue(restart, "aria-label")); label.Value != "Restart worker" {
 		t.Errorf("aria-label of the restart button = %q, want \"Restart worker\"", label.Value)
 	}
 	step(t, ctx, "focus restart", chromedp.Focus(restart))
 	step(t, ctx, "press Enter", chromedp.KeyEvent("\r"))
-	waitFor(t, ctx, "worker running with a new pid", fmt.Sprintf(
-		`%s?.textContent === "running" && !["–", %q].includes(%s?.textContent)`,
-		cell("programs", "worker", "state"), strconv.Itoa(first.Pid), pidCell))
+	waitFor(t, ctx, "worker running with a new pid and one more restart", fmt.Sprintf(
+		`%s?.textContent === "running" && !["–", %q].includes(%s?.textContent) && %s?.textContent === %q`,
+		cell("programs", "worker", "state"), strconv.Itoa(first.Pid), pidCell, restarts, strconv.Itoa(first.Restarts+1)))
+	waitFor(t, ctx, "the page confirming it", `document.getElementById("programs-msg").textContent === "worker: restart done"`)
 	restarted, _ := sup.Program("worker")
-	if restarted.Pid == first.Pid {
-		t.Fatalf("worker pid %d after the restart, want a new one", restarted.Pid)
+	if restarted.Pid == first.Pid || restarted.Restarts != first.Restarts+1 {
+		t.Fatalf("worker after the restart: pid %d restarts %d, want a new pid and restarts %d", restarted.Pid, restarted.Restarts, first.Restarts+1)
+	}
+	if same := step(t, ctx, "check the document", chromedp.Evaluate[bool](`window.sameDocument === true`)); !same {
+		t.Error("the page reloaded to show the restart")
 	}
 
-	// A crash is restarted by the supervisor, and the count grows on the
-	// page. (An operator's restart starts the count again, as Start does.)
-	restarts := cell("programs", "worker", "restarts")
-	waitFor(t, ctx, "restarts 0", fmt.Sprintf(`%s?.textContent === "0"`, restarts))
+	// A crash is restarted by the supervisor, and the count grows again.
 	if err := syscall.Kill(restarted.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, "restarts 1 and the exit shown", fmt.Sprintf(
-		`%s?.textContent === "1" && %s?.textContent === "SIGKILL" && %s?.textContent === "running"`,
-		restarts, cell("programs", "worker", "exit"), cell("programs", "worker", "state")))
+	waitFor(t, ctx, "one more restart and the exit shown", fmt.Sprintf(
+		`%s?.textContent === %q && %s?.textContent === "SIGKILL" && %s?.textContent === "running"`,
+		restarts, strconv.Itoa(restarted.Restarts+1), cell("programs", "worker", "exit"), cell("programs", "worker", "state")))
 
 	// The status keys show what the status check published.
 	waitFor(t, ctx, "alpha's status key published as ERROR", fmt.Sprintf(

@@ -88,7 +88,8 @@ func TestPanelsShowOnlyWhatTheAgentHas(t *testing.T) {
 					etcd.NewPlugin(etcd.UseConf(etcd.Config{Endpoints: []string{"127.0.0.1:1"}, DialTimeout: 100 * time.Millisecond})),
 				}
 			},
-			want: dashboard.Panels{Status: true, Loggers: true, Programs: true, Processes: true, StatusKeys: true},
+			want: dashboard.Panels{Status: true, Loggers: true, Programs: true, ProgramActions: supervisor.ProgramsPath,
+				Processes: true, StatusKeys: true},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

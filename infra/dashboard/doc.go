@@ -32,6 +32,10 @@
 //	GET  /ui/api/status-keys               200 StatusKeys, as last seen in the store
 //	POST /ui/api/programs/{name}/{action}  start, stop or restart a supervised program
 //
+// The programs panel sends its start, stop and restart to the supervisor's
+// POST /supervisor/programs/{name}/{action} when the supervisor plugin serves
+// its REST API (Panels.ProgramActions), and to /ui/api/programs otherwise.
+//
 // GET /events sends the agent status (the JSON of the status key, see package
 // health/statuscheck/model) as an event "status" at once and after every
 // change, with the Seq of its snapshot as the event id, and a comment every

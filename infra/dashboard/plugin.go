@@ -36,6 +36,9 @@ const (
 	ProgramPath    = "/ui/api/programs/{name}/{action}"
 )
 
+// programsActionBase is ProgramPath up to its variables.
+const programsActionBase = "/ui/api/programs"
+
 // assets are the files of the page; there is no build step.
 //
 //go:embed assets
@@ -133,9 +136,10 @@ type Plugin struct {
 }
 
 var (
-	_ infra.Plugin   = (*Plugin)(nil)
-	_ infra.PostInit = (*Plugin)(nil)
-	_ Supervisor     = (*supervisor.Plugin)(nil)
+	_ infra.Plugin      = (*Plugin)(nil)
+	_ infra.PostInit    = (*Plugin)(nil)
+	_ Supervisor        = (*supervisor.Plugin)(nil)
+	_ ProgramController = (*supervisor.Plugin)(nil)
 )
 
 // NewPlugin returns a plugin named "dashboard" with the given options

@@ -217,7 +217,7 @@ async function refreshProcs() {
           name: p.name, title: [p.executable, ...(p.args || [])].join(" "),
           state: p.state, pid: p.pid, restarts: p.restarts, alive: p.state === "running",
           upSec: p.up_time_ns / 1e9, exit: exitText(p.last_exit_code, p.last_exit_signal),
-        })), (n, a, b, m) => act("/ui/api/programs", n, a, b, m));
+        })), (n, a, b, m) => act(panels.program_actions || "/ui/api/programs", n, a, b, m));
       } catch (e) { message("programs-msg", e.message, true); }
     }
     if (panels.processes) {

@@ -1,10 +1,13 @@
 # Plinth: make targets. CI calls `make test` (through .ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 GO       ?= go
 PKG      ?= ./...
 T        ?=
 RACE     ?= -race
 TIMEOUT  ?= 20m
 FUZZTIME ?= 20s
+BENCHCOUNT ?= 3
 
 .PHONY: all build run test vet lint bench fuzz proto tidy clean
 
@@ -33,9 +36,10 @@ lint: vet
 	cd bench && $(GO) mod tidy -diff
 
 ## bench: side-by-side comparisons with peers; prints `ratio <name> <ours/peer>` lines.
+##   make bench B=Kvdb BENCHCOUNT=5   runs only the matching benchmarks
 bench:
-	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./... | tee /tmp/plinth-bench.txt
-	cd bench && $(GO) run ./cmd/ratios < /tmp/plinth-bench.txt
+	cd bench && $(GO) test -run '^$$' -bench '$(or $(B),.)' -benchmem -count $(BENCHCOUNT) -timeout 60m ./... | tee bench.txt
+	cd bench && $(GO) run ./cmd/ratios < bench.txt
 
 ## fuzz: run every fuzz target for FUZZTIME.
 fuzz:

@@ -5,7 +5,8 @@
 // Each comparison is one benchmark whose last sub-benchmark level names the
 // implementation: "ours" for Plinth and the peer's name otherwise, e.g.
 // BenchmarkAgentStartStop/N=100/ours and BenchmarkAgentStartStop/N=100/fx.
-// `make bench` runs them and cmd/ratios prints one line per peer:
+// `make bench` runs them (-count 3) and cmd/ratios prints one line per peer,
+// comparing the medians of the samples:
 //
 //	ratio agent-start-stop/N=100-vs-fx 0.42
 //

@@ -31,10 +31,11 @@ func main() {
 }
 
 // run parses benchmark lines and writes the ratios; it returns how many.
+// With several samples of a benchmark (-count), the medians are compared.
 func run(r io.Reader, w io.Writer) (int, error) {
 	type pair struct {
-		ours  float64
-		peers map[string]float64
+		ours  []float64
+		peers map[string][]float64
 	}
 	groups := map[string]*pair{}
 	var order []string
@@ -52,14 +53,14 @@ func run(r io.Reader, w io.Writer) (int, error) {
 		group, impl := name[:i], name[i+1:]
 		g := groups[group]
 		if g == nil {
-			g = &pair{ours: -1, peers: map[string]float64{}}
+			g = &pair{peers: map[string][]float64{}}
 			groups[group] = g
 			order = append(order, group)
 		}
 		if impl == "ours" {
-			g.ours = nsop
+			g.ours = append(g.ours, nsop)
 		} else {
-			g.peers[impl] = nsop
+			g.peers[impl] = append(g.peers[impl], nsop)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -68,23 +69,36 @@ func run(r io.Reader, w io.Writer) (int, error) {
 	n := 0
 	for _, group := range order {
 		g := groups[group]
-		if g.ours < 0 {
+		if len(g.ours) == 0 {
 			continue
 		}
+		ours := median(g.ours)
 		peers := make([]string, 0, len(g.peers))
 		for p := range g.peers {
 			peers = append(peers, p)
 		}
 		sort.Strings(peers)
 		for _, p := range peers {
-			if g.peers[p] == 0 {
+			peer := median(g.peers[p])
+			if peer == 0 {
 				continue
 			}
-			fmt.Fprintf(w, "ratio %s-vs-%s %.3f\n", kebab(group), p, g.ours/g.peers[p])
+			fmt.Fprintf(w, "ratio %s-vs-%s %.3f\n", kebab(group), p, ours/peer)
 			n++
 		}
 	}
 	return n, nil
+}
+
+// median returns the middle value of xs (the mean of the two middle ones
+// for an even count); it sorts xs.
+func median(xs []float64) float64 {
+	sort.Float64s(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // parseLine returns the benchmark name without the -GOMAXPROCS suffix and

@@ -6,17 +6,36 @@ import (
 	"fmt"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/plinth-go/plinth/infra/kvdb"
 )
 
-// listPageSize bounds the keys read per request by List, so a large prefix
-// neither exceeds the gRPC message limit nor holds the server for long.
-// Pages are read at the revision of the first, so the result is still one
-// snapshot.
-const listPageSize = 1000
+// Listing reads a prefix in pages, all at the revision of the first, so the
+// result is one snapshot. Each page with a limit makes etcd count the keys
+// left in the range, so many small pages cost a time quadratic in the size
+// of the prefix; a few large pages do not. The first page holds up to
+// listFirstPage keys: it is the whole answer for most prefixes, and it tells
+// how many keys are left and their average size. The rest is read in one
+// request when it is estimated at most listPageBytes, in pages of about
+// that size otherwise, so one response never holds much more than
+// listPageBytes (far below gRPC's 2 GiB message limit) unless values differ
+// widely in size.
+const (
+	listFirstPage = 1000
+	listPageBytes = 16 << 20
+	// listKeyOverhead is the approximate encoded size of a key-value's
+	// revisions and field tags, added to its key and value lengths.
+	listKeyOverhead = 24
+)
+
+// listPaging holds the sizes list uses: listFirstPage and listPageBytes
+// outside tests.
+type listPaging struct {
+	first, pageBytes int64
+}
 
 // broker implements kvdb.BytesBroker on etcd, for keys under prefix.
 type broker struct {
@@ -46,17 +65,12 @@ func (b *broker) Put(ctx context.Context, key string, value []byte, opts ...kvdb
 		return opError(ctx, "put", full, err)
 	}
 	var ops []clientv3.OpOption
-	if o := kvdb.ApplyPutOptions(opts); o.Session || o.TTL > 0 {
-		var id clientv3.LeaseID
-		if o.Session {
-			id, err = b.p.leases.forSession(ctx, c)
-		} else {
-			id, err = b.p.leases.forTTL(ctx, c, o.TTL)
-		}
-		if err != nil {
+	if len(opts) > 0 {
+		// Only then: applying options moves them to the heap, an
+		// allocation a plain put does without.
+		if ops, err = b.leaseOps(ctx, c, opts); err != nil {
 			return opError(ctx, "put", full, err)
 		}
-		ops = append(ops, clientv3.WithLease(id))
 	}
 	err = retryAmbiguous(ctx, func() error {
 		_, err := c.Put(ctx, full, string(value), ops...)
@@ -66,6 +80,25 @@ func (b *broker) Put(ctx context.Context, key string, value []byte, opts ...kvdb
 		return opError(ctx, "put", full, err)
 	}
 	return nil
+}
+
+// leaseOps returns the lease option of a put with opts, if any.
+func (b *broker) leaseOps(ctx context.Context, c *clientv3.Client, opts []kvdb.PutOption) ([]clientv3.OpOption, error) {
+	o := kvdb.ApplyPutOptions(opts)
+	if !o.Session && o.TTL <= 0 {
+		return nil, nil
+	}
+	var id clientv3.LeaseID
+	var err error
+	if o.Session {
+		id, err = b.p.leases.forSession(ctx, c)
+	} else {
+		id, err = b.p.leases.forTTL(ctx, c, o.TTL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []clientv3.OpOption{clientv3.WithLease(id)}, nil
 }
 
 // retryAmbiguous calls op again while it fails because the cluster was
@@ -119,23 +152,43 @@ func (b *broker) Get(ctx context.Context, key string) ([]byte, bool, int64, erro
 
 func (b *broker) List(ctx context.Context, prefix string) ([]kvdb.KeyValue, int64, error) {
 	var kvs []kvdb.KeyValue
-	rev, err := b.p.list(ctx, b.prefix+prefix, false, func(key string, value []byte, modRev int64) {
-		kvs = append(kvs, kvdb.KeyValue{Key: key[len(b.prefix):], Value: value, Rev: modRev})
+	rev, err := b.p.list(ctx, b.prefix+prefix, false, func(page []*mvccpb.KeyValue, total int) {
+		kvs = appendKeyValues(kvs, page, total, len(b.prefix))
 	})
 	return kvs, rev, err
 }
 
+// appendKeyValues appends page to kvs with keys made relative by dropping
+// their first scope bytes, growing kvs once to total entries. Values are
+// not copied: each was decoded into its own slice.
+func appendKeyValues(kvs []kvdb.KeyValue, page []*mvccpb.KeyValue, total, scope int) []kvdb.KeyValue {
+	if kvs == nil {
+		kvs = make([]kvdb.KeyValue, 0, max(total, len(page)))
+	}
+	for _, kv := range page {
+		kvs = append(kvs, kvdb.KeyValue{Key: string(kv.Key[scope:]), Value: kv.Value, Rev: kv.ModRevision})
+	}
+	return kvs
+}
+
 func (b *broker) ListKeys(ctx context.Context, prefix string) ([]string, int64, error) {
 	var keys []string
-	rev, err := b.p.list(ctx, b.prefix+prefix, true, func(key string, _ []byte, _ int64) {
-		keys = append(keys, key[len(b.prefix):])
+	rev, err := b.p.list(ctx, b.prefix+prefix, true, func(page []*mvccpb.KeyValue, total int) {
+		if keys == nil {
+			keys = make([]string, 0, max(total, len(page)))
+		}
+		for _, kv := range page {
+			keys = append(keys, string(kv.Key[len(b.prefix):]))
+		}
 	})
 	return keys, rev, err
 }
 
-// list reads every key under prefix in pages, all at the revision of the
-// first page, and returns that revision.
-func (p *Plugin) list(ctx context.Context, prefix string, keysOnly bool, add func(key string, value []byte, modRev int64)) (int64, error) {
+// list reads every key under prefix in pages (see listFirstPage), all at
+// the revision of the first, hands each page in key order to add with the
+// number of keys of the whole listing, and returns the revision. add may
+// keep the values of a page but not the page itself.
+func (p *Plugin) list(ctx context.Context, prefix string, keysOnly bool, add func(page []*mvccpb.KeyValue, total int)) (int64, error) {
 	ctx, cancel := p.opCtx(ctx)
 	defer cancel()
 	c, err := p.waitClient(ctx)
@@ -147,27 +200,40 @@ func (p *Plugin) list(ctx context.Context, prefix string, keysOnly bool, add fun
 		// The whole key space: from the smallest key to no end.
 		start, end = "\x00", "\x00"
 	}
-	opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(listPageSize)}
+	opts := []clientv3.OpOption{clientv3.WithRange(end)}
 	if keysOnly {
+		// etcd sends no values and, from 3.7 on, reads none: it answers
+		// from its in-memory index.
 		opts = append(opts, clientv3.WithKeysOnly())
 	}
-	var rev int64
+	var (
+		rev         int64
+		total, read int
+		size, limit int64 = 0, p.paging.first // size: bytes read so far
+	)
 	for {
-		resp, err := c.Get(ctx, start, opts...)
+		resp, err := c.Get(ctx, start, append(opts, clientv3.WithLimit(limit))...)
 		if err != nil {
 			return 0, opError(ctx, "list", prefix, err)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision
+			total = int(resp.Count) // of the whole range, at rev
 			opts = append(opts, clientv3.WithRev(rev))
 		}
-		for _, kv := range resp.Kvs {
-			add(string(kv.Key), kv.Value, kv.ModRevision)
-		}
+		add(resp.Kvs, total)
 		if !resp.More || len(resp.Kvs) == 0 {
 			return rev, nil
 		}
+		for _, kv := range resp.Kvs {
+			size += int64(len(kv.Key)+len(kv.Value)) + listKeyOverhead
+		}
+		read += len(resp.Kvs)
 		start = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		limit = max(p.paging.pageBytes/(size/int64(read)), 1)
+		if left := int64(total - read); left <= limit {
+			limit = 0 // the rest fits in one page: no limit, no count
+		}
 	}
 }
 
@@ -180,7 +246,7 @@ func (b *broker) Delete(ctx context.Context, key string, opts ...kvdb.DeleteOpti
 		return false, opError(ctx, "delete", full, err)
 	}
 	var ops []clientv3.OpOption
-	if kvdb.ApplyDeleteOptions(opts).Prefix {
+	if len(opts) > 0 && kvdb.ApplyDeleteOptions(opts).Prefix {
 		if full == "" {
 			full, ops = "\x00", []clientv3.OpOption{clientv3.WithFromKey()}
 		} else {

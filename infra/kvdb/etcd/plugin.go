@@ -39,6 +39,7 @@ type Plugin struct {
 	codeConf   *Config          // set by UseConf; wins over every other source
 	codeClient *clientv3.Client // set by UseClient; not closed by Close
 	fallback   func() []string  // set by WithFallbackEndpoints
+	paging     listPaging       // how list splits a prefix; tests make pages small
 
 	// Written by Init and only read afterwards.
 	cfg      Config
@@ -84,7 +85,10 @@ var (
 
 // NewPlugin returns a plugin named "etcd" with the given options applied.
 func NewPlugin(opts ...Option) *Plugin {
-	p := &Plugin{clientSet: make(chan struct{}), notify: make(chan struct{}, 1)}
+	p := &Plugin{
+		clientSet: make(chan struct{}), notify: make(chan struct{}, 1),
+		paging: listPaging{first: listFirstPage, pageBytes: listPageBytes},
+	}
 	p.SetName(PluginName)
 	for _, opt := range opts {
 		opt(p)

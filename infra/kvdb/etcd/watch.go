@@ -148,8 +148,8 @@ func (s *stream) resync() (int64, error) {
 	bo := newBackoff(s.p.cfg.ReconnectMaxBackoff)
 	for {
 		var snap []kvdb.KeyValue
-		rev, err := s.p.list(s.ctx, s.prefix, false, func(key string, value []byte, modRev int64) {
-			snap = append(snap, kvdb.KeyValue{Key: key[len(s.scope):], Value: value, Rev: modRev})
+		rev, err := s.p.list(s.ctx, s.prefix, false, func(page []*mvccpb.KeyValue, total int) {
+			snap = appendKeyValues(snap, page, total, len(s.scope))
 		})
 		if s.ctx.Err() != nil {
 			return 0, errEnded

@@ -3,48 +3,21 @@ package etcd_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
+	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
 )
 
 // shared is one in-process etcd server for the tests that do not stop it;
 // each test works under its own key prefix.
 var shared *embedded.Server
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "etcd-plugin-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shared, err = embedded.Start(context.Background(), embedded.Config{
-		DataDir: dir, ClientAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0", UnsafeNoFsync: true,
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	// The server is closed after every client, before the leak check,
-	// because its goroutines are not the plugin's.
-	shared.Close()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
-			fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { etcdtest.MainWithSharedServer(m, &shared) }
 
 // newPlugin starts a plugin on endpoints and closes it at the end of the
 // test.

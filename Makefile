@@ -41,13 +41,23 @@ bench:
 	cd bench && $(GO) test -run '^$$' -bench '$(or $(B),.)' -benchmem -count $(BENCHCOUNT) -timeout 60m ./... | tee bench.txt
 	cd bench && $(GO) run ./cmd/ratios < bench.txt
 
-## fuzz: run every fuzz target for FUZZTIME.
+## fuzz: run every fuzz target for FUZZTIME, then print a summary table;
+## corpora live under each package's testdata/fuzz/FuzzX.
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
+	@rows=$$(mktemp); out=$$(mktemp); trap 'rm -f $$rows $$out' EXIT; failed=0; mod=$$($(GO) list -m); \
+	for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    echo "== $$pkg $$f"; start=$$(date +%s); \
+	    if $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg 2>&1 | tee $$out; then res=ok; else res=FAIL; failed=1; fi; \
+	    execs=$$({ grep -o 'execs: [0-9]*' $$out || true; } | tail -n 1 | cut -d' ' -f2); \
+	    printf '%s\t%s\t%s\t%s\t%s\n' "$$f" "$${pkg#$$mod/}" "$$(( $$(date +%s) - start ))" "$${execs:--}" "$$res" >> $$rows; \
 	  done; \
-	done
+	done; \
+	echo; echo "fuzz summary (FUZZTIME=$(FUZZTIME); seconds include the build)"; \
+	{ printf 'TARGET\tPACKAGE\tSECONDS\tEXECS\tRESULT\n'; cat $$rows; } | \
+	  awk -F'\t' '{ r[NR] = $$0; for (i = 1; i <= NF; i++) if (length($$i) > w[i]) w[i] = length($$i) } \
+	    END { for (n = 1; n <= NR; n++) { split(r[n], c, "\t"); printf "%-*s  %-*s  %*s  %*s  %s\n", w[1], c[1], w[2], c[2], w[3], c[3], w[4], c[4], c[5] } }'; \
+	exit $$failed
 
 ## proto: regenerate committed protobuf code (needs protoc and protoc-gen-go).
 proto:

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,8 +37,16 @@ func (g *globalOptions) agentClient() *agentClient {
 	// idle connections (and their goroutines) behind.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DisableKeepAlives = true
+	scheme := "http"
+	if g.tlsConfig != nil {
+		scheme = "https"
+		tr.TLSClientConfig = g.tlsConfig.Clone()
+		// One request needs no HTTP/2, and its connection errors hide the
+		// TLS cause ("client conn could not be established").
+		tr.ForceAttemptHTTP2 = false
+	}
 	c := &agentClient{
-		base:    url.URL{Scheme: "http", Host: net.JoinHostPort(g.host, strconv.Itoa(g.httpPort))},
+		base:    url.URL{Scheme: scheme, Host: net.JoinHostPort(g.host, strconv.Itoa(g.httpPort))},
 		timeout: g.timeout,
 		hc:      &http.Client{Timeout: g.timeout, Transport: tr},
 	}
@@ -75,6 +85,10 @@ func (c *agentClient) do(ctx context.Context, method, path string, body io.Reade
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("agent: %s %s: %w", method, u.String(), ctx.Err())
+		}
+		if isTLSError(err) {
+			return nil, fmt.Errorf("agent: %s %s: TLS handshake failed: %v (check --http-ca-file, --http-cert-file and --http-key-file)",
+				method, u.String(), rootCause(err))
 		}
 		var netErr net.Error
 		if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
@@ -152,6 +166,27 @@ func snippet(b []byte) string {
 		s = s[:200] + "..."
 	}
 	return s
+}
+
+// isTLSError reports whether err is a failed TLS handshake: a certificate
+// the client does not trust, or an alert from the agent (no or a wrong
+// client certificate, no common version). It is the operator's setup to fix,
+// not an unavailable agent.
+func isTLSError(err error) bool {
+	var (
+		verify    *tls.CertificateVerificationError
+		alert     tls.AlertError
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		header    tls.RecordHeaderError
+		op        *net.OpError
+	)
+	// crypto/tls reports an alert from the peer as a net.OpError with the op
+	// "remote error"; the alert type itself is unexported.
+	remoteAlert := errors.As(err, &op) && op.Op == "remote error"
+	return remoteAlert || errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &unknownCA) ||
+		errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &header)
 }
 
 // rootCause drops the wrapping of url.Error, whose message repeats the URL.

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -116,6 +119,13 @@ type globalOptions struct {
 	timeout   time.Duration
 	output    string
 	basicAuth string
+	// httpTLS, httpCAFile, httpCertFile and httpKeyFile configure HTTPS to
+	// the agent; tlsConfig is built from them by complete (nil: plain HTTP).
+	httpTLS      bool
+	httpCAFile   string
+	httpCertFile string
+	httpKeyFile  string
+	tlsConfig    *tls.Config
 
 	// now is the clock of the commands that show ages (status).
 	now    func() time.Time
@@ -140,6 +150,10 @@ var envFlags = []struct{ flag, env string }{
 	{"host", "AGENT_HOST"},
 	{"http-port", "AGENTCTL_HTTP_PORT"},
 	{"http-basic-auth", "AGENTCTL_HTTP_BASIC_AUTH"},
+	{"http-tls", "AGENTCTL_HTTP_TLS"},
+	{"http-ca-file", "AGENTCTL_HTTP_CA_FILE"},
+	{"http-cert-file", "AGENTCTL_HTTP_CERT_FILE"},
+	{"http-key-file", "AGENTCTL_HTTP_KEY_FILE"},
 	{"timeout", "AGENTCTL_TIMEOUT"},
 	{"output", "AGENTCTL_OUTPUT"},
 }
@@ -207,6 +221,14 @@ is ready, 1 when it is not, and 2 when it cannot tell.`,
 	f.IntVar(&g.httpPort, "http-port", 9191, "port of the agent's HTTP API (env AGENTCTL_HTTP_PORT)")
 	f.StringVar(&g.basicAuth, "http-basic-auth", "",
 		"credentials for the agent's HTTP API as user:pass (env AGENTCTL_HTTP_BASIC_AUTH)")
+	f.BoolVar(&g.httpTLS, "http-tls", false,
+		"talk HTTPS to the agent, TLS 1.2 or newer; implied by the --http-*-file flags (env AGENTCTL_HTTP_TLS)")
+	f.StringVar(&g.httpCAFile, "http-ca-file", "",
+		"PEM authorities that sign the agent's certificate; system roots if empty (env AGENTCTL_HTTP_CA_FILE)")
+	f.StringVar(&g.httpCertFile, "http-cert-file", "",
+		"PEM client certificate for agents that verify clients (env AGENTCTL_HTTP_CERT_FILE)")
+	f.StringVar(&g.httpKeyFile, "http-key-file", "",
+		"PEM private key of --http-cert-file (env AGENTCTL_HTTP_KEY_FILE)")
 	f.DurationVar(&g.timeout, "timeout", 5*time.Second,
 		"bound of every connection attempt, etcd operation and HTTP request (env AGENTCTL_TIMEOUT)")
 	f.StringVarP(&g.output, "output", "o", outputTable, "output format: table, json or yaml (env AGENTCTL_OUTPUT)")
@@ -259,7 +281,42 @@ func (g *globalOptions) complete(fs *pflag.FlagSet) error {
 	if g.basicAuth != "" && !strings.Contains(g.basicAuth, ":") {
 		return usagef("--http-basic-auth: want user:pass")
 	}
+	if (g.httpCertFile == "") != (g.httpKeyFile == "") {
+		return usagef("--http-cert-file and --http-key-file must be set together")
+	}
+	if g.httpTLS || g.httpCAFile != "" || g.httpCertFile != "" {
+		tc, err := g.loadTLS()
+		if err != nil {
+			return err
+		}
+		g.tlsConfig = tc
+	}
 	return nil
+}
+
+// loadTLS builds the client side of HTTPS to the agent from the --http-*
+// flags.
+func (g *globalOptions) loadTLS() (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if g.httpCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(g.httpCertFile, g.httpKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--http-cert-file %q, --http-key-file %q: %w", g.httpCertFile, g.httpKeyFile, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	if g.httpCAFile != "" {
+		pem, err := os.ReadFile(g.httpCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--http-ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--http-ca-file %q: no PEM certificate found", g.httpCAFile)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
 }
 
 // splitList splits a comma-separated list, dropping blanks.

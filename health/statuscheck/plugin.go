@@ -158,25 +158,40 @@ func buildInfo() [3]string {
 	return b
 }
 
+// resolveConfig reads the config file, lets UseConf override it and
+// checks the result; a bad value is reported with the file it came from.
+func (p *Plugin) resolveConfig() (Config, error) {
+	var cfg Config
+	origin := "the default config"
+	if p.Cfg != nil {
+		found, err := p.Cfg.LoadValue(&cfg)
+		if err != nil {
+			return Config{}, fmt.Errorf("statuscheck: %w", err)
+		}
+		if found {
+			origin = "config file " + p.Cfg.GetConfigName()
+		}
+	}
+	if p.codeConf != nil {
+		cfg, origin = *p.codeConf, "the config set in code (UseConf)"
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, fmt.Errorf("statuscheck: %s: %w", origin, err)
+	}
+	return cfg.withDefaults(), nil
+}
+
 // Init reads the config, records the start time and, when the store reports
 // its connection state, registers the store under its name in push mode.
 func (p *Plugin) Init() error {
 	if p.Log == nil {
 		p.Log = logging.NewRegistry(logging.WithOutput(io.Discard)).ForPlugin(p.String())
 	}
-	var cfg Config
-	if p.Cfg != nil {
-		if _, err := p.Cfg.LoadValue(&cfg); err != nil {
-			return fmt.Errorf("statuscheck: %w", err)
-		}
+	cfg, err := p.resolveConfig()
+	if err != nil {
+		return err
 	}
-	if p.codeConf != nil {
-		cfg = *p.codeConf
-	}
-	if err := cfg.validate(); err != nil {
-		return fmt.Errorf("statuscheck: %w", err)
-	}
-	p.cfg = cfg.withDefaults()
+	p.cfg = cfg
 	if a := p.Agent; a != nil && !p.buildSet && a.Version != "" {
 		p.mu.Lock()
 		p.build = [3]string{a.Version, a.BuildDate, a.Commit}

@@ -413,7 +413,7 @@ func TestReadersReturnCopies(t *testing.T) {
 func TestInvalidConfigFailsInit(t *testing.T) {
 	p := statuscheck.NewPlugin(statuscheck.UseConf(statuscheck.Config{ProbeTimeout: -time.Second}))
 	err := p.Init()
-	if err == nil || err.Error() != "statuscheck: probe-timeout must not be negative, got -1s" {
+	if err == nil || err.Error() != "statuscheck: the config set in code (UseConf): probe-timeout must not be negative, got -1s" {
 		t.Errorf("Init = %v", err)
 	}
 }

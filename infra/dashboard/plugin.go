@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/supervisor"
@@ -229,6 +230,12 @@ func assetHeaders(h http.Handler) http.Handler {
 		// The files have no modification time (embed), so revalidate: a
 		// new binary must not be shown the old page.
 		w.Header().Set("Cache-Control", "no-cache")
+		// No asset has a name that is not UTF-8, and http.FileServer would
+		// answer 500 for one, since fs.FS rejects it as an invalid path.
+		if !utf8.ValidString(r.URL.Path) {
+			http.NotFound(w, r)
+			return
+		}
 		h.ServeHTTP(w, r)
 	})
 }

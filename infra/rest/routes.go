@@ -71,8 +71,35 @@ func (rs *routes) add(path string, handler http.Handler, methods []string) {
 			panic(fmt.Sprintf("%s: %v", call, err))
 		}
 	}
+	router.MethodNotAllowedHandler = methodNotAllowed(router, list)
 	rs.list = list
 	rs.current.Store(router)
+}
+
+// methodNotAllowed answers a request whose path is served for other
+// methods: gorilla's default sends a bare 405, without the Allow header
+// that RFC 9110 requires and without a body telling the client what to do.
+func methodNotAllowed(router *mux.Router, list []route) http.Handler {
+	var all []string
+	for _, rt := range list {
+		all = append(all, rt.methods...)
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range all {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			// Match also reports a method mismatch as a match, with MatchErr set.
+			var match mux.RouteMatch
+			if router.Match(probe, &match) && match.MatchErr == nil {
+				allow = append(allow, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		http.Error(w, fmt.Sprintf("405 method %s not allowed for %s: use %s", r.Method, r.URL.Path, strings.Join(allow, ", ")), http.StatusMethodNotAllowed)
+	})
 }
 
 // ServeHTTP dispatches to the current router; without routes everything is

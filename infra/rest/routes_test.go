@@ -33,10 +33,10 @@ func TestServesRegisteredHandlersByMethod(t *testing.T) {
 	}{
 		{"registered method", "GET", "/hello", "", 200, "hello"},
 		{"HEAD of a GET route is not implied", "HEAD", "/hello", "", 405, ""},
-		{"other method", "POST", "/hello", "", 405, ""},
+		{"other method", "POST", "/hello", "", 405, "405 method POST not allowed for /hello: use GET\n"},
 		{"lower-case method at registration", "POST", "/echo", "ping", 200, "ping"},
 		{"second method", "PUT", "/echo", "pong", 200, "pong"},
-		{"missing method", "GET", "/echo", "", 405, ""},
+		{"missing method", "GET", "/echo", "", 405, "405 method GET not allowed for /echo: use POST, PUT\n"},
 		{"all methods", "DELETE", "/any", "", 200, "any"},
 		{"path variables", "POST", "/log/etcd/debug", "", 200, "etcd=debug"},
 		{"unknown path", "GET", "/nope", "", 404, "404 page not found\n"},

@@ -399,7 +399,8 @@ func (p *Plugin) connectLoop(ccfg clientv3.Config) {
 			p.setClient(c)
 			break
 		}
-		p.setState(false, fmt.Errorf("dial %v: %w", p.cfg.Endpoints, err))
+		err = explainTLS(p.ctx, fmt.Errorf("dial %v: %w", p.cfg.Endpoints, err), p.cfg.Endpoints, ccfg.TLS, p.cfg.DialTimeout)
+		p.setState(false, err)
 		if !sleepCtx(p.ctx, bo.next()) {
 			return
 		}
@@ -410,7 +411,7 @@ func (p *Plugin) connectLoop(ccfg clientv3.Config) {
 			if p.ctx.Err() != nil {
 				return
 			}
-			p.setState(false, err)
+			p.setState(false, explainTLS(p.ctx, err, p.cfg.Endpoints, ccfg.TLS, p.cfg.DialTimeout))
 			if !sleepCtx(p.ctx, bo.next()) {
 				return
 			}

@@ -62,7 +62,26 @@ type Config struct {
 	// (for a cluster member: until the cluster has a leader). If zero,
 	// DefaultStartTimeout (30s) is used.
 	StartTimeout time.Duration `yaml:"start-timeout"`
+	// ClientTLS serves clients over TLS (1.2 or newer) when its CertFile and
+	// KeyFile are set. If zero, clients are served in plain text. Peers are
+	// always served in plain text.
+	ClientTLS TLSConfig `yaml:"client-tls"`
 }
+
+// TLSConfig names the PEM files of the server side of TLS for clients.
+type TLSConfig struct {
+	// CertFile and KeyFile are the server certificate (it must name the
+	// client address) and its private key. Set both or neither.
+	CertFile string `yaml:"cert-file"`
+	KeyFile  string `yaml:"key-file"`
+	// ClientCAFile holds the authorities that sign client certificates. If
+	// set, every client must present a certificate signed by one of them.
+	// It needs CertFile and KeyFile.
+	ClientCAFile string `yaml:"client-ca-file"`
+}
+
+// enabled reports whether clients are served over TLS.
+func (t TLSConfig) enabled() bool { return t.CertFile != "" }
 
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
@@ -104,6 +123,12 @@ func (c Config) validate() error {
 	}
 	if c.StartTimeout < 0 {
 		errs = append(errs, fmt.Errorf("start-timeout: %v is negative", c.StartTimeout))
+	}
+	if (c.ClientTLS.CertFile == "") != (c.ClientTLS.KeyFile == "") {
+		errs = append(errs, errors.New("client-tls: cert-file and key-file must be set together"))
+	}
+	if c.ClientTLS.ClientCAFile != "" && !c.ClientTLS.enabled() {
+		errs = append(errs, errors.New("client-tls: client-ca-file needs cert-file and key-file"))
 	}
 	if c.InitialCluster != "" {
 		if err := checkInitialCluster(c.InitialCluster); err != nil {

@@ -33,6 +33,15 @@
 // for them, so it takes milliseconds; clients should still be closed first,
 // or they will spend the time reconnecting to a server that is gone.
 //
+// # Security
+//
+// Clients are served in plain text unless Config.ClientTLS names a server
+// certificate; then TLS 1.2 or newer is required, and with a client CA every
+// client must present a certificate. Peers always talk in plain text, so
+// members of one cluster belong on one trusted network. Users, passwords and
+// roles are etcd's own: enable them with the clientv3 Auth API (there is no
+// default user).
+//
 // # Logging
 //
 // etcd logs nothing unless [WithLogger] (or the plugin's logger) is given;

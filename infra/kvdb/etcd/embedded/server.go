@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"go.etcd.io/etcd/client/pkg/v3/tlsutil"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -103,6 +105,16 @@ func start(ctx context.Context, cfg Config, o serverOptions) (s *Server, picked 
 	cu := url.URL{Scheme: "http", Host: client}
 	pu := url.URL{Scheme: "http", Host: peer}
 	ec := embed.NewConfig()
+	if t := cfg.ClientTLS; t.enabled() {
+		cu.Scheme = "https"
+		ec.ClientTLSInfo = transport.TLSInfo{
+			CertFile:       t.CertFile,
+			KeyFile:        t.KeyFile,
+			TrustedCAFile:  t.ClientCAFile,
+			ClientCertAuth: t.ClientCAFile != "",
+		}
+		ec.TlsMinVersion = string(tlsutil.TLSVersion12)
+	}
 	ec.Name = cfg.Name
 	ec.Dir = cfg.DataDir
 	ec.ListenClientUrls = []url.URL{cu}

@@ -1,12 +1,10 @@
 package statuscheck
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/plinth-go/plinth/infra/config"
+	"github.com/plinth-go/plinth/infra/config/configtest"
 )
 
 // FuzzConfigFile checks that no statuscheck.conf makes the plugin panic and
@@ -15,7 +13,7 @@ func FuzzConfigFile(f *testing.F) {
 	f.Add([]byte("probe-interval: 5s\nprobe-timeout: 1s\npublish-timeout: 2s\nexpire-with-agent: true\n"))
 	f.Add([]byte("probe-interval: -1s\nprobe-timeout: -2s\n"))
 	f.Add([]byte("disable-publish: maybe\npublish-timeout: 3\n"))
-	pc, path, write := fuzzConfigFile(f, PluginName)
+	pc, path, write := configtest.FileConfig(f, PluginName)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		write(t, data)
 		p := NewPlugin()
@@ -24,23 +22,4 @@ func FuzzConfigFile(f *testing.F) {
 			t.Fatalf("error does not name %s: %v", path, err)
 		}
 	})
-}
-
-// fuzzConfigFile returns the config of plugin as an agent sees it, read
-// from a file in a fresh config directory, and a function that rewrites
-// that file; the fuzz targets below decode through the same path as Init.
-func fuzzConfigFile(f *testing.F, plugin string) (config.PluginConfig, string, func(*testing.T, []byte)) {
-	dir := f.TempDir()
-	src := config.NewSource(nil, func(k string) string {
-		if k == config.DirEnv {
-			return dir
-		}
-		return ""
-	})
-	path := filepath.Join(dir, config.Filename(plugin))
-	return src.ForPlugin(plugin), path, func(t *testing.T, data []byte) {
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 }

@@ -2,12 +2,10 @@ package logmanager
 
 import (
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/plinth-go/plinth/infra/config"
+	"github.com/plinth-go/plinth/infra/config/configtest"
 	"github.com/plinth-go/plinth/logging"
 )
 
@@ -19,7 +17,7 @@ func FuzzConfigFile(f *testing.F) {
 	f.Add([]byte("hooks:\n  syslog:\n    address: 127.0.0.1\n    port: 514\n    network: udp\n    levels: [error, bogus]\n    queue-size: -1\n"))
 	f.Add([]byte("loggers:\n  - name: \"\"\n    level: loud\nhooks:\n  nope: {}\n"))
 	f.Add([]byte("hooks:\n  fluent: {address: \"\", port: 99999, tag: t, protocol: x}\n"))
-	pc, path, write := fuzzConfigFile(f, PluginName)
+	pc, path, write := configtest.FileConfig(f, PluginName)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		write(t, data)
 		p := NewPlugin()
@@ -33,23 +31,4 @@ func FuzzConfigFile(f *testing.F) {
 			t.Fatalf("error does not name %s: %v", path, err)
 		}
 	})
-}
-
-// fuzzConfigFile returns the config of plugin as an agent sees it, read
-// from a file in a fresh config directory, and a function that rewrites
-// that file; the fuzz targets below decode through the same path as Init.
-func fuzzConfigFile(f *testing.F, plugin string) (config.PluginConfig, string, func(*testing.T, []byte)) {
-	dir := f.TempDir()
-	src := config.NewSource(nil, func(k string) string {
-		if k == config.DirEnv {
-			return dir
-		}
-		return ""
-	})
-	path := filepath.Join(dir, config.Filename(plugin))
-	return src.ForPlugin(plugin), path, func(t *testing.T, data []byte) {
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 }

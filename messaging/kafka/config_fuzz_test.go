@@ -2,12 +2,10 @@ package kafka
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/plinth-go/plinth/infra/config"
+	"github.com/plinth-go/plinth/infra/config/configtest"
 	"github.com/plinth-go/plinth/messaging/kafka/mux"
 )
 
@@ -20,7 +18,7 @@ func FuzzConfigFile(f *testing.F) {
 	f.Add([]byte("addrs: [\"\"]\nversion: 0.0.0\npartitioner: nope\ninitial-offset: middle\n"))
 	f.Add([]byte("addrs: [a:1]\ntls: {enabled: true, cert-file: c}\nsasl: {mechanism: PLAIN, user: u}\n"))
 	f.Add([]byte("health-check-interval: -1s\nreconnect-backoff-max: 5\ndial-timeout: 0s\n"))
-	pc, path, write := fuzzConfigFile(f, PluginName)
+	pc, path, write := configtest.FileConfig(f, PluginName)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		write(t, data)
 		var cfg mux.Config
@@ -34,23 +32,4 @@ func FuzzConfigFile(f *testing.F) {
 			t.Fatalf("error does not name %s: %v", path, err)
 		}
 	})
-}
-
-// fuzzConfigFile returns the config of plugin as an agent sees it, read
-// from a file in a fresh config directory, and a function that rewrites
-// that file; the fuzz targets below decode through the same path as Init.
-func fuzzConfigFile(f *testing.F, plugin string) (config.PluginConfig, string, func(*testing.T, []byte)) {
-	dir := f.TempDir()
-	src := config.NewSource(nil, func(k string) string {
-		if k == config.DirEnv {
-			return dir
-		}
-		return ""
-	})
-	path := filepath.Join(dir, config.Filename(plugin))
-	return src.ForPlugin(plugin), path, func(t *testing.T, data []byte) {
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 }

@@ -2,12 +2,10 @@ package etcd
 
 import (
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/plinth-go/plinth/infra/config"
+	"github.com/plinth-go/plinth/infra/config/configtest"
 	"github.com/plinth-go/plinth/logging"
 )
 
@@ -18,7 +16,7 @@ func FuzzConfigFile(f *testing.F) {
 	f.Add([]byte("endpoints: [\"https://a:1\", \"\"]\ntls: {cert-file: c, key-file: \"\"}\nusername: u\n"))
 	f.Add([]byte("endpoints: [\"::\"]\noperation-timeout: -5s\nauto-compact: 1h\nreconnect-max-backoff: 0s\n"))
 	f.Add([]byte("insecure-transport: true\ntls: {insecure-skip-verify: true}\npassword: p\n"))
-	pc, path, write := fuzzConfigFile(f, PluginName)
+	pc, path, write := configtest.FileConfig(f, PluginName)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		write(t, data)
 		p := NewPlugin()
@@ -28,23 +26,4 @@ func FuzzConfigFile(f *testing.F) {
 			t.Fatalf("error does not name %s: %v", path, err)
 		}
 	})
-}
-
-// fuzzConfigFile returns the config of plugin as an agent sees it, read
-// from a file in a fresh config directory, and a function that rewrites
-// that file; the fuzz targets below decode through the same path as Init.
-func fuzzConfigFile(f *testing.F, plugin string) (config.PluginConfig, string, func(*testing.T, []byte)) {
-	dir := f.TempDir()
-	src := config.NewSource(nil, func(k string) string {
-		if k == config.DirEnv {
-			return dir
-		}
-		return ""
-	})
-	path := filepath.Join(dir, config.Filename(plugin))
-	return src.ForPlugin(plugin), path, func(t *testing.T, data []byte) {
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 }

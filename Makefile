@@ -9,7 +9,7 @@ TIMEOUT  ?= 20m
 FUZZTIME ?= 20s
 BENCHCOUNT ?= 3
 
-.PHONY: all build run test vet lint bench fuzz proto tidy clean
+.PHONY: all build run test vet lint bench fuzz chaos proto tidy clean
 
 all: build
 
@@ -58,6 +58,11 @@ fuzz:
 	  awk -F'\t' '{ r[NR] = $$0; for (i = 1; i <= NF; i++) if (length($$i) > w[i]) w[i] = length($$i) } \
 	    END { for (n = 1; n <= NR; n++) { split(r[n], c, "\t"); printf "%-*s  %-*s  %*s  %*s  %s\n", w[1], c[1], w[2], c[2], w[3], c[3], w[4], c[4], c[5] } }'; \
 	exit $$failed
+
+## chaos: the end-to-end fault suite with many rounds per scenario (etcd and
+## the demo agent killed and restarted), then its summary table of figures.
+chaos:
+	FAULTSUITE_LONG=1 $(GO) test -count=1 -v -timeout $(TIMEOUT) ./internal/faultsuite/
 
 ## proto: regenerate committed protobuf code (needs protoc and protoc-gen-go).
 proto:

@@ -1,0 +1,374 @@
+package faultsuite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
+)
+
+// agentBin is the demo agent, built once by TestMain.
+var agentBin string
+
+// long selects the long runs of `make chaos`.
+var long = os.Getenv("FAULTSUITE_LONG") != ""
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "faultsuite-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	agentBin = filepath.Join(dir, "agent")
+	build := exec.Command("go", "build", "-o", agentBin, "github.com/plinth-go/plinth/examples/agent")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "faultsuite: build the demo agent:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	if long {
+		printFigures(os.Stdout)
+	}
+	if code == 0 {
+		if err := etcdtest.FindLeaks(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// rounds returns short in the default run and long with FAULTSUITE_LONG.
+func rounds(short, longer int) int {
+	if long {
+		return longer
+	}
+	return short
+}
+
+// Bounds of the checks. They are far above what an idle machine needs
+// (see docs/operations.md for the figures) so that a loaded CI machine
+// running the tests with -race does not fail them.
+const (
+	// maxProbeLatency bounds one /liveness or /readiness request.
+	maxProbeLatency = 2 * time.Second
+	// recoverTimeout bounds the time from a restart (of etcd or of the
+	// agent) until the agent is OK and its keys match its state.
+	recoverTimeout = 30 * time.Second
+	// expiryTimeout bounds the time from the agent's death until its keys
+	// are gone; the session TTL is 2 s.
+	expiryTimeout = 20 * time.Second
+)
+
+// figures collects what the tests measured, for the summary table.
+var figures struct {
+	mu   sync.Mutex // guards rows
+	rows []figure
+}
+
+type figure struct {
+	scenario, name string
+	values         []time.Duration
+}
+
+// record adds one measurement and logs it.
+func record(t *testing.T, scenario, name string, d time.Duration) {
+	t.Helper()
+	t.Logf("%s: %s %v", scenario, name, d.Round(time.Microsecond))
+	figures.mu.Lock()
+	defer figures.mu.Unlock()
+	for i := range figures.rows {
+		if figures.rows[i].scenario == scenario && figures.rows[i].name == name {
+			figures.rows[i].values = append(figures.rows[i].values, d)
+			return
+		}
+	}
+	figures.rows = append(figures.rows, figure{scenario, name, []time.Duration{d}})
+}
+
+func printFigures(w io.Writer) {
+	figures.mu.Lock()
+	defer figures.mu.Unlock()
+	fmt.Fprintln(w, "\nfault suite summary")
+	fmt.Fprintf(w, "%-16s  %-28s  %5s  %10s  %10s  %10s\n", "SCENARIO", "FIGURE", "N", "MIN", "MEDIAN", "MAX")
+	for _, f := range figures.rows {
+		v := slices.Clone(f.values)
+		slices.Sort(v)
+		fmt.Fprintf(w, "%-16s  %-28s  %5d  %10v  %10v  %10v\n", f.scenario, f.name, len(v),
+			v[0].Round(time.Millisecond/10), v[len(v)/2].Round(time.Millisecond/10), v[len(v)-1].Round(time.Millisecond/10))
+	}
+}
+
+// agent is the demo agent running as a separate process.
+type agent struct {
+	t     *testing.T
+	label string
+	port  int
+	dir   string // config dir
+	env   []string
+	log   string // file with the output of every run
+
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+// newAgent writes the given config files into a new config dir and
+// returns an agent that Start runs with them against etcd at endpoints.
+func newAgent(t *testing.T, label string, endpoints []string, files map[string]string) *agent {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := &agent{
+		t: t, label: label, port: freePort(t), dir: dir, log: filepath.Join(dir, "agent.log"),
+		env: append(os.Environ(), "ETCD_ENDPOINTS="+strings.Join(endpoints, ",")),
+	}
+	t.Cleanup(a.stop)
+	return a
+}
+
+// Start starts the agent process; it does not wait for the agent to serve.
+func (a *agent) Start() {
+	a.t.Helper()
+	out, err := os.OpenFile(a.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command(agentBin, "-http-port", strconv.Itoa(a.port), "-microservice-label", a.label, "-config-dir", a.dir)
+	// The working directory holds nothing the agent needs; it keeps
+	// whatever the agent writes by default out of the source tree.
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = a.dir, a.env, out, out
+	// The agent must not outlive a test binary that dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		a.t.Fatal(err)
+	}
+	a.cmd, a.done = cmd, make(chan struct{})
+	go func(done chan struct{}) {
+		_ = cmd.Wait()
+		close(done)
+	}(a.done)
+}
+
+// Kill SIGKILLs the agent, as a crash would, and waits until it is gone.
+func (a *agent) Kill() {
+	a.t.Helper()
+	_ = a.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-a.done:
+	case <-time.After(10 * time.Second):
+		a.t.Fatal("agent: still running 10s after SIGKILL")
+	}
+}
+
+// stop ends a running agent the way an operator does, SIGTERM, and kills
+// it if it does not exit in time.
+func (a *agent) stop() {
+	if a.cmd == nil {
+		return
+	}
+	select {
+	case <-a.done:
+		return
+	default:
+	}
+	_ = a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(20 * time.Second):
+		a.t.Errorf("agent: still running 20s after SIGTERM; killed")
+		_ = a.cmd.Process.Signal(syscall.SIGKILL)
+		<-a.done
+	}
+	if a.t.Failed() {
+		if b, err := os.ReadFile(a.log); err == nil {
+			a.t.Logf("agent output:\n%s", tail(string(b), 60))
+		}
+	}
+}
+
+func (a *agent) url(path string) string {
+	return "http://127.0.0.1:" + strconv.Itoa(a.port) + path
+}
+
+// status is the part of the agent status that the tests compare.
+type status struct {
+	State   int `json:"state"`
+	Plugins []struct {
+		Name  string `json:"name"`
+		State int    `json:"state"`
+		Error string `json:"error"`
+	} `json:"plugins"`
+}
+
+// states maps "agent" and every plugin to its state number.
+func (s status) states() map[string]int {
+	m := map[string]int{"agent": s.State}
+	for _, p := range s.Plugins {
+		m["plugin/"+p.Name] = p.State
+	}
+	return m
+}
+
+// probe fetches /liveness or /readiness and returns the status code, the
+// status in the body and how long the request took.
+func probe(ctx context.Context, c *http.Client, url string) (int, status, time.Duration, error) {
+	var s status
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, s, 0, err
+	}
+	start := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, s, time.Since(start), err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	took := time.Since(start)
+	if err != nil {
+		return resp.StatusCode, s, took, err
+	}
+	if err := json.Unmarshal(body, &s); err != nil {
+		return resp.StatusCode, s, took, fmt.Errorf("%s: body %q: %w", url, body, err)
+	}
+	return resp.StatusCode, s, took, nil
+}
+
+// storedStates reads the status keys of the agent from etcd, as the map
+// status.states returns.
+func storedStates(ctx context.Context, cli *clientv3.Client, label string) (map[string]int, error) {
+	prefix := "/vnf-agent/" + label + "/check/status/v1/"
+	resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]int, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var v struct {
+			State int `json:"state"`
+		}
+		if err := json.Unmarshal(kv.Value, &v); err != nil {
+			return nil, fmt.Errorf("key %s: value %q: %w", kv.Key, kv.Value, err)
+		}
+		m[strings.TrimPrefix(string(kv.Key), prefix)] = v.State
+	}
+	return m, nil
+}
+
+// newEtcdClient returns a client of the test's own, closed when the test
+// ends (before the etcd process, which was started earlier).
+func newEtcdClient(t *testing.T, endpoints []string) *clientv3.Client {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// waitFor calls cond every 50 ms until it returns true, and fails the test
+// when timeout passes first; the failure shows cond's last explanation.
+// It returns how long it waited.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) (bool, string)) time.Duration {
+	t.Helper()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last string
+	for {
+		ok, why := cond(ctx)
+		if ok {
+			return time.Since(start)
+		}
+		last = why
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not after %v: %s", what, timeout, last)
+		case <-tick.C:
+		}
+	}
+}
+
+// inSync returns a condition for waitFor: the agent is connected to etcd
+// and its keys in etcd hold the states that /readiness shows.
+func inSync(c *http.Client, cli *clientv3.Client, a *agent) func(ctx context.Context) (bool, string) {
+	return func(ctx context.Context) (bool, string) {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		code, s, _, err := probe(rctx, c, a.url("/readiness"))
+		if err != nil {
+			return false, err.Error()
+		}
+		want := s.states()
+		if want["plugin/etcd"] != 1 {
+			return false, fmt.Sprintf("/readiness answers %d: %v", code, want)
+		}
+		stored, err := storedStates(rctx, cli, a.label)
+		if err != nil {
+			return false, "etcd: " + err.Error()
+		}
+		if !mapsEqual(stored, want) {
+			return false, fmt.Sprintf("keys in etcd %v, /readiness %v", stored, want)
+		}
+		return true, ""
+	}
+}
+
+func mapsEqual(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// freePort returns a TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func tail(s string, lines int) string {
+	l := strings.Split(s, "\n")
+	if len(l) > lines {
+		l = l[len(l)-lines:]
+	}
+	return strings.Join(l, "\n")
+}

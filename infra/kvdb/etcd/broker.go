@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -102,7 +105,7 @@ func (b *broker) leaseOps(ctx context.Context, c *clientv3.Client, opts []kvdb.P
 }
 
 // retryAmbiguous calls op again while it fails because the cluster was
-// between leaders, until ctx ends. Such a failure leaves it unknown whether
+// between leaders or the member serving it went away, until ctx ends. Such a failure leaves it unknown whether
 // op applied, so only operations that may apply twice use it: a put of the
 // same value and a delete. The client retries reads by itself.
 func retryAmbiguous(ctx context.Context, op func() error) error {
@@ -120,6 +123,11 @@ func retryAmbiguous(ctx context.Context, op func() error) error {
 }
 
 func isLeaderTransition(err error) bool {
+	// A member that dies during the call resets its connection; the client
+	// then moves to another member, and whether the call applied is unknown.
+	if status.Code(err) == codes.Unavailable {
+		return true
+	}
 	for _, target := range []error{
 		rpctypes.ErrTimeout, rpctypes.ErrTimeoutDueToLeaderFail, rpctypes.ErrTimeoutDueToConnectionLost,
 		rpctypes.ErrLeaderChanged, rpctypes.ErrNoLeader,

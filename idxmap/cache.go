@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -64,10 +65,13 @@ type CacheHelper[V any] struct {
 	synced     chan struct{} // closed by the first resync
 	syncedOnce sync.Once
 	revs       map[string]int64 // name -> mod revision of its value; touched by the watch callback only
-	stateMu    sync.Mutex       // serializes ReportState calls
-	rev        atomic.Int64
-	resyncs    atomic.Uint64
-	skipped    atomic.Uint64
+	// concurrentDecode is set when Decode is a default decoder, which
+	// resync may call from several goroutines.
+	concurrentDecode bool
+	stateMu          sync.Mutex // serializes ReportState calls
+	rev              atomic.Int64
+	resyncs          atomic.Uint64
+	skipped          atomic.Uint64
 }
 
 // CacheStats counts what a CacheHelper did.
@@ -103,6 +107,7 @@ func (h *CacheHelper[V]) Start() error {
 	}
 	if h.Decode == nil {
 		h.Decode = defaultDecode[V]()
+		h.concurrentDecode = true // the default decoders keep no state
 	}
 	h.report(false, ErrNotSynced)
 	// The watch outlives Start: it uses a context that Close cancels.
@@ -215,31 +220,89 @@ func (h *CacheHelper[V]) apply(_ context.Context, ev kvdb.Event) error {
 
 // resync makes IDX equal to the snapshot. Values whose revision is the one
 // already in the map are not decoded again, so a resync after a short gap
-// emits events only for what changed.
+// emits events only for what changed. The writes, and their events, are
+// those of a Put or Delete per key in snapshot order, then a Delete per
+// name missing from the snapshot in name order; they are applied in
+// batches (see BatchWriter). With the default Decode, values of a large
+// snapshot are decoded on several goroutines ahead of the batches.
 func (h *CacheHelper[V]) resync(snapshot []kvdb.KeyValue) {
-	if len(h.revs) == 0 && h.IDX.Len() == 0 {
-		// The initial sync: nothing to compare with or to delete.
+	initial := len(h.revs) == 0 && h.IDX.Len() == 0
+	if initial {
 		h.revs = make(map[string]int64, len(snapshot))
-		for _, kv := range snapshot {
-			if name, ok := h.name(kv.Key); ok {
-				h.put(name, kv.Key, kv.Value, kv.Rev)
+	}
+	// The names, and which values to decode, are known before any write:
+	// values can then be decoded ahead of their batch.
+	keys := make([]resyncKey, len(snapshot))
+	for i, kv := range snapshot {
+		k := &keys[i]
+		k.name, k.err = h.ParseName(kv.Key)
+		if k.err != nil {
+			continue
+		}
+		if rev, found := h.revs[k.name]; !found || rev != kv.Rev {
+			k.decode = true
+		}
+	}
+	dec := h.startDecode(snapshot, keys)
+	defer dec.wait()
+
+	// seen maps each name of the snapshot to whether it is in IDX (an
+	// undecodable value is not); the initial sync has nothing to delete.
+	var seen map[string]bool
+	if !initial {
+		seen = make(map[string]bool, len(snapshot))
+	}
+	// The initial sync is applied in one batch, which lets IDX size itself
+	// once; a later one by chunk, as it is decoded.
+	batch := resyncChunk
+	if initial {
+		batch = len(snapshot)
+	}
+	changes := make([]Change[V], 0, min(len(snapshot), batch))
+	for start := 0; start < len(snapshot); start += resyncChunk {
+		end := min(start+resyncChunk, len(snapshot))
+		dec.chunkDone(start / resyncChunk)
+		if !initial {
+			changes = changes[:0]
+		}
+		for i := start; i < end; i++ {
+			kv, k := &snapshot[i], &keys[i]
+			if k.err != nil {
+				h.skip(fmt.Errorf("idxmap: cache %q: name of %q: %w", h.Prefix, kv.Key, k.err))
+				continue
+			}
+			if rev, found := h.revs[k.name]; found && rev == kv.Rev {
+				if seen != nil {
+					seen[k.name] = true
+				}
+				continue
+			}
+			var v V
+			var err error
+			if k.decode && dec.values != nil {
+				v, err = dec.values[i], dec.errs[i]
+			} else {
+				v, err = h.Decode(kv.Key, kv.Value)
+			}
+			if err != nil {
+				h.skip(fmt.Errorf("idxmap: cache %q: decode %q: %w", h.Prefix, kv.Key, err))
+				changes = append(changes, Change[V]{Name: k.name, Delete: true})
+				delete(h.revs, k.name)
+			} else {
+				changes = append(changes, Change[V]{Name: k.name, Value: v})
+				h.revs[k.name] = kv.Rev
+			}
+			if seen != nil {
+				seen[k.name] = err == nil
 			}
 		}
-		return
+		if !initial {
+			h.applyChanges(changes)
+		}
 	}
-	// seen maps each name of the snapshot to whether it is in IDX (an
-	// undecodable value is not).
-	seen := make(map[string]bool, len(snapshot))
-	for _, kv := range snapshot {
-		name, ok := h.name(kv.Key)
-		if !ok {
-			continue
-		}
-		if rev, found := h.revs[name]; found && rev == kv.Rev {
-			seen[name] = true
-			continue
-		}
-		seen[name] = h.put(name, kv.Key, kv.Value, kv.Rev)
+	if initial {
+		h.applyChanges(changes)
+		return
 	}
 	present := 0
 	for _, in := range seen {
@@ -248,15 +311,106 @@ func (h *CacheHelper[V]) resync(snapshot []kvdb.KeyValue) {
 		}
 	}
 	if h.IDX.Len() == present {
-		return // nothing else in the map: skip listing it (an initial sync)
+		return // nothing else in the map: skip listing it
 	}
+	changes = changes[:0]
 	for _, name := range h.IDX.ListAllNames() {
 		if !seen[name] {
-			h.IDX.Delete(name)
+			changes = append(changes, Change[V]{Name: name, Delete: true})
 			delete(h.revs, name)
 		}
 	}
+	h.applyChanges(changes)
 }
+
+// resyncChunk is the number of keys of a snapshot decoded, then applied,
+// together.
+const resyncChunk = 1024
+
+// resyncKey is what resync learns of a key before writing.
+type resyncKey struct {
+	name   string
+	err    error // from ParseName
+	decode bool  // the revision differs from the one in the map
+}
+
+// applyChanges writes changes to IDX, in one call if it is a BatchWriter.
+func (h *CacheHelper[V]) applyChanges(changes []Change[V]) {
+	if len(changes) == 0 {
+		return
+	}
+	if bw, ok := h.IDX.(BatchWriter[V]); ok {
+		bw.Apply(changes)
+		clear(changes) // drop the references to the values
+		return
+	}
+	for i := range changes {
+		c := &changes[i]
+		if c.Delete {
+			h.IDX.Delete(c.Name)
+		} else {
+			h.IDX.Put(c.Name, c.Value)
+		}
+		*c = Change[V]{}
+	}
+}
+
+// snapshotDecoder decodes the values of a snapshot on several goroutines,
+// chunk by chunk, for the default decoders, which are safe for concurrent
+// use. values is nil when it does not run: resync then decodes each value
+// itself.
+type snapshotDecoder[V any] struct {
+	values []V
+	errs   []error
+	done   []chan struct{} // closed when the chunk of that number is decoded
+	wg     sync.WaitGroup
+}
+
+func (h *CacheHelper[V]) startDecode(snapshot []kvdb.KeyValue, keys []resyncKey) *snapshotDecoder[V] {
+	d := &snapshotDecoder[V]{}
+	chunks := (len(snapshot) + resyncChunk - 1) / resyncChunk
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	if !h.concurrentDecode || chunks < 2 || workers < 2 {
+		return d
+	}
+	d.values = make([]V, len(snapshot))
+	d.errs = make([]error, len(snapshot))
+	d.done = make([]chan struct{}, chunks)
+	for i := range d.done {
+		d.done[i] = make(chan struct{})
+	}
+	decode := h.Decode
+	var next atomic.Int64
+	d.wg.Add(workers)
+	for range workers {
+		go func() {
+			defer d.wg.Done()
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= chunks {
+					return
+				}
+				for i := c * resyncChunk; i < min((c+1)*resyncChunk, len(snapshot)); i++ {
+					if keys[i].decode {
+						d.values[i], d.errs[i] = decode(snapshot[i].Key, snapshot[i].Value)
+					}
+				}
+				close(d.done[c])
+			}
+		}()
+	}
+	return d
+}
+
+// chunkDone waits until chunk c is decoded.
+func (d *snapshotDecoder[V]) chunkDone(c int) {
+	if d.done != nil {
+		<-d.done[c]
+	}
+}
+
+// wait waits for the goroutines to end.
+func (d *snapshotDecoder[V]) wait() { d.wg.Wait() }
 
 // put stores the decoded value and reports whether name is now in IDX.
 func (h *CacheHelper[V]) put(name, key string, value []byte, rev int64) bool {

@@ -504,3 +504,109 @@ func TestCacheHelperCatchesUpAfterEtcdRestart(t *testing.T) {
 		})
 	}
 }
+
+// plainRW hides the BatchWriter of a map: the helper then writes one key
+// at a time.
+type plainRW struct{ idxmap.NamedMappingRW[*iface] }
+
+// TestCacheHelperBatchedResyncEqualsOneByOne applies large snapshots
+// (decoded on several goroutines, applied in batches) to a map and, one
+// key at a time, to another: the events, their order and the content must
+// be the same, also with a subscriber whose queue holds one event.
+func TestCacheHelperBatchedResyncEqualsOneByOne(t *testing.T) {
+	const n = 5000
+	snap := func(round int) []kvdb.KeyValue {
+		var kvs []kvdb.KeyValue
+		for i := range n {
+			if (i+round)%7 == 0 {
+				continue // deleted in this round
+			}
+			key, value, rev := "if/eth"+strconv.Itoa(i), fmt.Sprintf(`{"type":"t%d","mtu":%d}`, i%5, i), int64(i+1)
+			switch {
+			case i%997 == 0:
+				value = `{bad` // undecodable
+			case i%991 == 0:
+				key = "if/" // no name
+			case i%3 == round:
+				value, rev = fmt.Sprintf(`{"type":"u%d"}`, i%4), int64(n+i+round)
+			}
+			kvs = append(kvs, kvdb.KeyValue{Key: key, Value: []byte(value), Rev: rev})
+		}
+		return kvs
+	}
+	run := func(idx idxmap.NamedMappingRW[*iface], m *mem.Mapping[*iface]) ([]string, []string, idxmap.CacheStats) {
+		var mu sync.Mutex
+		var events []string
+		end := make(chan struct{})
+		reg, err := m.Watch("rec", func(ev idxmap.Event[*iface]) {
+			if ev.Name == "~end" {
+				close(end)
+				return
+			}
+			mu.Lock()
+			events = append(events, ev.Kind.String()+" "+ev.Name)
+			mu.Unlock()
+		}, idxmap.WithQueueSize(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var watched string
+		w, started := fakeWatcher(&watched)
+		h := &idxmap.CacheHelper[*iface]{IDX: idx, Watcher: w, Prefix: "if/"}
+		if err := h.Start(); err != nil {
+			t.Fatal(err)
+		}
+		wa := <-started
+		m.Put("stale", &iface{Type: "t0"})
+		for round := range 3 {
+			wa.send(t, kvdb.Event{Kind: kvdb.EventResync, Rev: int64(3 * n), Snapshot: snap(round)})
+		}
+		h.Close()
+		m.Put("~end", &iface{}) // delivered after every event of the resyncs
+		<-end
+		m.Delete("~end")
+		reg.Unregister()
+		<-reg.Done()
+		mu.Lock()
+		defer mu.Unlock()
+		return events, m.ListAllNames(), h.Stats()
+	}
+	batched := newIfaceMap(t)
+	gotEvents, gotNames, gotStats := run(batched, batched)
+	plain := newIfaceMap(t)
+	wantEvents, wantNames, wantStats := run(plainRW{plain}, plain)
+	if len(wantEvents) < n {
+		t.Fatalf("only %d events one key at a time", len(wantEvents))
+	}
+	if !slices.Equal(gotEvents, wantEvents) {
+		t.Errorf("batched resyncs gave %d events, one by one %d; first difference at %d", len(gotEvents), len(wantEvents), firstDiff(gotEvents, wantEvents))
+	}
+	if !slices.Equal(gotNames, wantNames) {
+		t.Errorf("batched resyncs left %d names, one by one %d", len(gotNames), len(wantNames))
+	}
+	if gotStats != wantStats {
+		t.Errorf("Stats() = %+v batched, %+v one by one", gotStats, wantStats)
+	}
+	for _, name := range wantNames {
+		a, _ := batched.GetValue(name)
+		b, _ := plain.GetValue(name)
+		if *a != *b {
+			t.Fatalf("%s = %+v batched, %+v one by one", name, *a, *b)
+		}
+	}
+	for i := range 5 {
+		tv := "t" + strconv.Itoa(i)
+		if a, b := batched.ListNames("type", tv), plain.ListNames("type", tv); !slices.Equal(a, b) {
+			t.Errorf("ListNames(type, %s): %d names batched, %d one by one", tv, len(a), len(b))
+		}
+	}
+}
+
+func firstDiff(a, b []string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}

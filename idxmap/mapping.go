@@ -198,3 +198,21 @@ func ApplyWatchOptions(opts []WatchOption) WatchOptions {
 	}
 	return o
 }
+
+// Change is one write of a batch given to BatchWriter.Apply: a Put of Value
+// under Name, or, with Delete set, a Delete of Name.
+type Change[V any] struct {
+	Name   string
+	Value  V
+	Delete bool
+}
+
+// BatchWriter is implemented by maps that apply many writes at a lower cost
+// than one call each. CacheHelper uses it, when IDX implements it, to apply
+// a snapshot of the store.
+type BatchWriter[V any] interface {
+	// Apply makes the changes in order. The content and the events are
+	// those of the same Puts and Deletes made one by one (a Delete of an
+	// absent name does nothing); backpressure applies as for them.
+	Apply(changes []Change[V])
+}

@@ -26,6 +26,10 @@ type Mapping[V any] struct {
 	// each stores an equal list), writers clear it under the write lock.
 	all  atomic.Pointer[[]*entry[V]]
 	subs []*subscriber[V] // copied on change, so writers can use it after unlocking
+	// slab and indexedSlab hold the memory of the next new entries while
+	// Apply runs; nil otherwise.
+	slab        []entry[V]
+	indexedSlab [][]string
 }
 
 // entry is one name with its value. Its address is stable for as long as
@@ -52,7 +56,10 @@ type bucket[V any] struct {
 	sorted  atomic.Pointer[[]*entry[V]] // members sorted by name; nil when stale (see Mapping.all)
 }
 
-var _ idxmap.NamedMappingRW[int] = (*Mapping[int])(nil)
+var (
+	_ idxmap.NamedMappingRW[int] = (*Mapping[int])(nil)
+	_ idxmap.BatchWriter[int]    = (*Mapping[int])(nil)
+)
 
 // Option changes a Mapping built by NewMapping.
 type Option func(*options)
@@ -294,12 +301,107 @@ func (m *Mapping[V]) Delete(name string) (V, bool) {
 		var zero V
 		return zero, false
 	}
-	m.deleteLocked(e)
+	old := m.deleteLocked(e)
 	subs := m.subs
-	publishLocked(subs, idxmap.Event[V]{Kind: idxmap.EventDelete, Name: name, Old: e.value})
+	publishLocked(subs, idxmap.Event[V]{Kind: idxmap.EventDelete, Name: name, Old: old})
 	m.mu.Unlock()
 	waitForRoom(subs)
-	return e.value, true
+	return old, true
+}
+
+// Apply makes the changes in order, as the same calls of Put and Delete
+// would, under the write lock once instead of once per change. With
+// watches, it releases the lock whenever a subscriber's queue is full, and
+// waits for room as Put does, so the queues stay bounded; readers may then
+// see part of the batch applied, as they would see part of the calls made.
+func (m *Mapping[V]) Apply(changes []idxmap.Change[V]) {
+	for len(changes) > 0 {
+		m.mu.Lock()
+		subs := m.subs
+		n := len(changes)
+		for _, s := range subs {
+			n = min(n, s.room())
+		}
+		fromEmpty := len(m.items) == 0 && n >= sampleSize*2
+		if len(m.items) == 0 && n > 1 {
+			// Most of a batch on an empty map creates: size the map once.
+			m.items = make(map[string]*entry[V], n)
+		}
+		for i := range changes[:n] {
+			if fromEmpty && i == sampleSize {
+				m.presizeIndexesLocked(n)
+			}
+			c := &changes[i]
+			if c.Delete {
+				e := m.items[c.Name]
+				if e == nil {
+					continue
+				}
+				old := m.deleteLocked(e)
+				publishLocked(subs, idxmap.Event[V]{Kind: idxmap.EventDelete, Name: c.Name, Old: old})
+				continue
+			}
+			if len(m.slab) == 0 && n-i >= slabSize/4 {
+				m.slab = make([]entry[V], min(n-i, slabSize))
+				if len(m.indexes) > 0 {
+					m.indexedSlab = make([][]string, len(m.slab)*len(m.indexes))
+				}
+			}
+			ev := m.putLocked(c.Name, c.Value)
+			publishLocked(subs, ev)
+		}
+		// A batch allocates entries by slabs; a later Put allocates its own.
+		m.slab, m.indexedSlab = nil, nil
+		m.mu.Unlock()
+		waitForRoom(subs)
+		changes = changes[n:]
+	}
+}
+
+// slabSize is the number of entries a batch allocates at once. Deleted
+// entries are cleared, so a slab held by the entries left holds no values;
+// it keeps at most slabSize small structs per entry left.
+const slabSize = 128
+
+// sampleSize is the number of changes of a batch on an empty map after
+// which the indexes with many distinct values are sized for the batch.
+const sampleSize = 256
+
+// presizeIndexesLocked remakes, sized for a batch of n changes, the bucket
+// map of each index whose first sampleSize entries mostly got buckets of
+// their own (a unique field such as an address): it would grow n times
+// over otherwise.
+func (m *Mapping[V]) presizeIndexesLocked(n int) {
+	for _, idx := range m.indexes {
+		if len(idx.buckets) <= sampleSize/2 {
+			continue
+		}
+		buckets := make(map[string]*bucket[V], len(idx.buckets)*n/sampleSize)
+		for v, b := range idx.buckets {
+			buckets[v] = b
+		}
+		idx.buckets = buckets
+	}
+}
+
+// newEntryLocked returns a new entry, from the slab of the batch being
+// applied if there is one.
+func (m *Mapping[V]) newEntryLocked(name string, value V) *entry[V] {
+	var e *entry[V]
+	if len(m.slab) > 0 {
+		e, m.slab = &m.slab[0], m.slab[1:]
+		e.name, e.value = name, value
+	} else {
+		e = &entry[V]{name: name, value: value}
+	}
+	if k := len(m.indexes); k > 0 {
+		if len(m.indexedSlab) >= k {
+			e.indexed, m.indexedSlab = m.indexedSlab[:k:k], m.indexedSlab[k:]
+		} else {
+			e.indexed = make([][]string, k)
+		}
+	}
+	return e
 }
 
 // Clear deletes every entry, emitting a delete event per entry in name
@@ -324,14 +426,11 @@ func (m *Mapping[V]) Clear() {
 func (m *Mapping[V]) putLocked(name string, value V) idxmap.Event[V] {
 	e := m.items[name]
 	if e == nil {
-		e = &entry[V]{name: name, value: value}
-		if len(m.indexes) > 0 {
-			e.indexed = make([][]string, len(m.indexes))
-			for i, idx := range m.indexes {
-				vals := idx.fn(value)
-				e.indexed[i] = vals
-				idx.addAll(e, vals)
-			}
+		e = m.newEntryLocked(name, value)
+		for i, idx := range m.indexes {
+			vals := idx.fn(value)
+			e.indexed[i] = vals
+			idx.addAll(e, vals)
 		}
 		m.items[name] = e
 		if m.all.Load() != nil {
@@ -349,7 +448,9 @@ func (m *Mapping[V]) putLocked(name string, value V) idxmap.Event[V] {
 	return idxmap.Event[V]{Kind: idxmap.EventUpdate, Name: name, Old: old, New: value}
 }
 
-func (m *Mapping[V]) deleteLocked(e *entry[V]) {
+// deleteLocked removes e and returns its value. It clears e, which may
+// share its memory with other entries (see slabSize), to let the value go.
+func (m *Mapping[V]) deleteLocked(e *entry[V]) V {
 	for i, idx := range m.indexes {
 		for _, v := range e.indexed[i] {
 			idx.remove(e, v)
@@ -357,6 +458,9 @@ func (m *Mapping[V]) deleteLocked(e *entry[V]) {
 	}
 	delete(m.items, e.name)
 	m.all.Store(nil)
+	old := e.value
+	*e = entry[V]{}
+	return old
 }
 
 func (idx *index[V]) addAll(e *entry[V], vals []string) {
@@ -397,10 +501,13 @@ func (idx *index[V]) add(e *entry[V], v string) {
 		b.members = map[*entry[V]]struct{}{b.one[0]: {}, e: {}}
 		b.one[0] = nil
 	default:
-		if _, ok := b.members[e]; ok {
+		// One insert instead of a lookup and an insert: the map grows
+		// only if e was not a member.
+		n := len(b.members)
+		b.members[e] = struct{}{}
+		if len(b.members) == n {
 			return
 		}
-		b.members[e] = struct{}{}
 	}
 	b.invalidate()
 }

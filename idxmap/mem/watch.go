@@ -2,6 +2,7 @@ package mem
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -113,6 +114,18 @@ func (s *subscriber[V]) enqueue(ev idxmap.Event[V]) {
 		}
 	}
 	s.mu.Unlock()
+}
+
+// room returns how many events can be queued before a writer has to wait
+// (at least one: a writer queues its event, then waits). Only delivery
+// changes pending without the map's write lock, and it only makes room.
+func (s *subscriber[V]) room() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return math.MaxInt
+	}
+	return max(1, s.limit-s.pending+1)
 }
 
 // waitForRoom applies backpressure: it returns once the subscriber has no

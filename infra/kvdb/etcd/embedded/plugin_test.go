@@ -11,6 +11,7 @@ import (
 	"github.com/plinth-go/plinth/infra"
 	"github.com/plinth-go/plinth/infra/config"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
+	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
 	"github.com/plinth-go/plinth/logging"
 )
 
@@ -55,9 +56,9 @@ func TestPluginStartsServerFromConfigFile(t *testing.T) {
 	if len(eps) != 1 {
 		t.Fatalf("Endpoints() = %v, want one endpoint", eps)
 	}
-	cli := newClient(t, eps...)
-	put(t, cli, "/p", "v")
-	if got := get(t, cli, "/p"); got != "v" {
+	cli := etcdtest.Client(t, eps...)
+	etcdtest.Put(t, cli, "/p", "v")
+	if got := etcdtest.Get(t, cli, "/p"); got != "v" {
 		t.Errorf("Get(/p) = %q, want v", got)
 	}
 	cli.Close()

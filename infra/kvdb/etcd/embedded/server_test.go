@@ -11,9 +11,9 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
+	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
 )
 
 // testConfig is a single member in a fresh temp dir on free ports.
@@ -36,45 +36,6 @@ func start(t *testing.T, cfg embedded.Config) *embedded.Server {
 	return s
 }
 
-func newClient(t *testing.T, endpoints ...string) *clientv3.Client {
-	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   endpoints,
-		DialTimeout: 2 * time.Second,
-		Logger:      zap.NewNop(),
-	})
-	if err != nil {
-		t.Fatalf("clientv3.New: %v", err)
-	}
-	// Registered after the server's cleanup, so it runs first: clients close
-	// before servers.
-	t.Cleanup(func() { cli.Close() })
-	return cli
-}
-
-func put(t *testing.T, cli *clientv3.Client, key, value string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Put(ctx, key, value); err != nil {
-		t.Fatalf("Put(%q): %v", key, err)
-	}
-}
-
-func get(t *testing.T, cli *clientv3.Client, key string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	resp, err := cli.Get(ctx, key)
-	if err != nil {
-		t.Fatalf("Get(%q): %v", key, err)
-	}
-	if len(resp.Kvs) == 0 {
-		return "<missing>"
-	}
-	return string(resp.Kvs[0].Value)
-}
-
 func TestStartServesClients(t *testing.T) {
 	begin := time.Now()
 	s := start(t, testConfig(t))
@@ -90,9 +51,9 @@ func TestStartServesClients(t *testing.T) {
 	if s.Name() != embedded.DefaultName {
 		t.Errorf("Name() = %q, want %q", s.Name(), embedded.DefaultName)
 	}
-	cli := newClient(t, eps...)
-	put(t, cli, "/a", "1")
-	if got := get(t, cli, "/a"); got != "1" {
+	cli := etcdtest.Client(t, eps...)
+	etcdtest.Put(t, cli, "/a", "1")
+	if got := etcdtest.Get(t, cli, "/a"); got != "1" {
 		t.Errorf("Get(/a) = %q, want %q", got, "1")
 	}
 }
@@ -103,8 +64,8 @@ func TestRestartOnSameDataDirKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cli := newClient(t, s.Endpoints()...)
-	put(t, cli, "/kept", "yes")
+	cli := etcdtest.Client(t, s.Endpoints()...)
+	etcdtest.Put(t, cli, "/kept", "yes")
 	cli.Close()
 	s.Close()
 
@@ -114,7 +75,7 @@ func TestRestartOnSameDataDirKeepsData(t *testing.T) {
 	begin := time.Now()
 	s2 := start(t, cfg)
 	t.Logf("restart ready in %v", time.Since(begin))
-	if got := get(t, newClient(t, s2.Endpoints()...), "/kept"); got != "yes" {
+	if got := etcdtest.Get(t, etcdtest.Client(t, s2.Endpoints()...), "/kept"); got != "yes" {
 		t.Errorf("after restart Get(/kept) = %q, want %q", got, "yes")
 	}
 }
@@ -124,11 +85,11 @@ func TestCloseIsFastWithOpenWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cli := newClient(t, s.Endpoints()...)
+	cli := etcdtest.Client(t, s.Endpoints()...)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	wch := cli.Watch(ctx, "/w", clientv3.WithPrefix())
-	put(t, cli, "/w/1", "x")
+	etcdtest.Put(t, cli, "/w/1", "x")
 	<-wch // the stream is open and delivering
 
 	begin := time.Now()
@@ -272,18 +233,18 @@ func TestClusterKeepsServingWithOneMemberStopped(t *testing.T) {
 	for _, s := range servers {
 		eps = append(eps, s.Endpoints()...)
 	}
-	cli := newClient(t, eps...)
-	put(t, cli, "/before", "1")
+	cli := etcdtest.Client(t, eps...)
+	etcdtest.Put(t, cli, "/before", "1")
 
 	begin = time.Now()
 	servers[0].Close()
 	t.Logf("member closed in %v", time.Since(begin))
 
 	// The client may have been talking to the stopped member; it fails over.
-	cli2 := newClient(t, servers[1].Endpoints()[0], servers[2].Endpoints()[0])
-	put(t, cli2, "/after", "2")
+	cli2 := etcdtest.Client(t, servers[1].Endpoints()[0], servers[2].Endpoints()[0])
+	etcdtest.Put(t, cli2, "/after", "2")
 	for _, key := range []string{"/before", "/after"} {
-		if got := get(t, cli2, key); got == "<missing>" {
+		if got := etcdtest.Get(t, cli2, key); got == "<missing>" {
 			t.Errorf("Get(%q) on the remaining members = missing", key)
 		}
 	}

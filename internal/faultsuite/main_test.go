@@ -86,36 +86,57 @@ var figures struct {
 	rows []figure
 }
 
+// A figure is one row of the summary table: durations, or counts when
+// count is set.
 type figure struct {
 	scenario, name string
-	values         []time.Duration
+	count          bool
+	values         []int64
 }
 
-// record adds one measurement and logs it.
+// record adds one duration and logs it.
 func record(t *testing.T, scenario, name string, d time.Duration) {
 	t.Helper()
 	t.Logf("%s: %s %v", scenario, name, d.Round(time.Microsecond))
+	addFigure(scenario, name, false, int64(d))
+}
+
+// recordCount adds one count (messages, restarts, file descriptors...) and
+// logs it.
+func recordCount(t *testing.T, scenario, name string, n int64) {
+	t.Helper()
+	t.Logf("%s: %s %d", scenario, name, n)
+	addFigure(scenario, name, true, n)
+}
+
+func addFigure(scenario, name string, count bool, v int64) {
 	figures.mu.Lock()
 	defer figures.mu.Unlock()
 	for i := range figures.rows {
 		if figures.rows[i].scenario == scenario && figures.rows[i].name == name {
-			figures.rows[i].values = append(figures.rows[i].values, d)
+			figures.rows[i].values = append(figures.rows[i].values, v)
 			return
 		}
 	}
-	figures.rows = append(figures.rows, figure{scenario, name, []time.Duration{d}})
+	figures.rows = append(figures.rows, figure{scenario, name, count, []int64{v}})
 }
 
 func printFigures(w io.Writer) {
 	figures.mu.Lock()
 	defer figures.mu.Unlock()
 	fmt.Fprintln(w, "\nfault suite summary")
-	fmt.Fprintf(w, "%-16s  %-28s  %5s  %10s  %10s  %10s\n", "SCENARIO", "FIGURE", "N", "MIN", "MEDIAN", "MAX")
+	fmt.Fprintf(w, "%-16s  %-32s  %5s  %10s  %10s  %10s\n", "SCENARIO", "FIGURE", "N", "MIN", "MEDIAN", "MAX")
 	for _, f := range figures.rows {
 		v := slices.Clone(f.values)
 		slices.Sort(v)
-		fmt.Fprintf(w, "%-16s  %-28s  %5d  %10v  %10v  %10v\n", f.scenario, f.name, len(v),
-			v[0].Round(time.Millisecond/10), v[len(v)/2].Round(time.Millisecond/10), v[len(v)-1].Round(time.Millisecond/10))
+		show := func(x int64) string {
+			if f.count {
+				return strconv.FormatInt(x, 10)
+			}
+			return time.Duration(x).Round(time.Millisecond / 10).String()
+		}
+		fmt.Fprintf(w, "%-16s  %-32s  %5d  %10s  %10s  %10s\n", f.scenario, f.name, len(v),
+			show(v[0]), show(v[len(v)/2]), show(v[len(v)-1]))
 	}
 }
 

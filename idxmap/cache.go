@@ -252,19 +252,18 @@ func (h *CacheHelper[V]) resync(snapshot []kvdb.KeyValue) {
 	if !initial {
 		seen = make(map[string]bool, len(snapshot))
 	}
-	// The initial sync is applied in one batch, which lets IDX size itself
-	// once; a later one by chunk, as it is decoded.
-	batch := resyncChunk
-	if initial {
-		batch = len(snapshot)
+	// Each chunk is applied as soon as it is decoded, while the next ones
+	// are being decoded; the initial sync first tells IDX how many entries
+	// are coming, so that it sizes itself once.
+	bw, batched := h.IDX.(BatchWriter[V])
+	if initial && batched {
+		bw.Grow(len(snapshot))
 	}
-	changes := make([]Change[V], 0, min(len(snapshot), batch))
+	changes := make([]Change[V], 0, min(len(snapshot), resyncChunk))
 	for start := 0; start < len(snapshot); start += resyncChunk {
 		end := min(start+resyncChunk, len(snapshot))
 		dec.chunkDone(start / resyncChunk)
-		if !initial {
-			changes = changes[:0]
-		}
+		changes = changes[:0]
 		for i := start; i < end; i++ {
 			kv, k := &snapshot[i], &keys[i]
 			if k.err != nil {
@@ -296,12 +295,9 @@ func (h *CacheHelper[V]) resync(snapshot []kvdb.KeyValue) {
 				seen[k.name] = err == nil
 			}
 		}
-		if !initial {
-			h.applyChanges(changes)
-		}
+		h.applyChanges(changes)
 	}
 	if initial {
-		h.applyChanges(changes)
 		return
 	}
 	present := 0

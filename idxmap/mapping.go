@@ -215,4 +215,8 @@ type BatchWriter[V any] interface {
 	// those of the same Puts and Deletes made one by one (a Delete of an
 	// absent name does nothing); backpressure applies as for them.
 	Apply(changes []Change[V])
+	// Grow tells the map that about n more entries are coming, in the
+	// batches that follow, so that it can size itself once. It is a hint:
+	// it changes no content and emits no event.
+	Grow(n int)
 }

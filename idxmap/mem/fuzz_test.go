@@ -14,10 +14,10 @@ import (
 var tagAlphabet = []string{"a", "b", "", "c", "a", "b", "d", "a"}
 
 // decodeOp turns two fuzz bytes into one operation: its kind, a name out of
-// six, and (for puts) the indexed values picked by the bits of the second.
+// forty (enough for buckets larger than posThreshold), and (for puts) the indexed values picked by the bits of the second.
 func decodeOp(op, bits byte) (kind int, name string, tags []string) {
 	kind = int(op % 4)
-	name = "n" + strconv.Itoa(int(op>>2)%6)
+	name = "n" + strconv.Itoa(int(op>>2)%40)
 	for i, t := range tagAlphabet {
 		if bits&(1<<i) != 0 {
 			tags = append(tags, t)
@@ -36,14 +36,19 @@ func FuzzIndexMaintenance(f *testing.F) {
 	f.Add([]byte{0, 0b100, 2, 0})                  // the empty value, then delete
 	f.Add([]byte{0, 0xff, 4, 0xff, 3, 0x0f, 6, 0}) // two names, Update, delete of the other
 	f.Add([]byte{1, 0b1000, 5, 0b1000, 9, 0b1000}) // three names sharing one value
+	// Twenty names sharing one value, then deletes from that large bucket.
+	f.Add([]byte{0, 1, 4, 1, 8, 1, 12, 1, 16, 1, 20, 1, 24, 1, 28, 1, 32, 1, 36, 1, 40, 1, 44, 1, 48, 1, 52, 1, 56, 1, 60, 1, 64, 1, 68, 1, 72, 1, 76, 1, 2, 0, 42, 0, 78, 0, 0, 0b10, 22, 0})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		m := NewMapping(idxmap.Indexers[[]string]{"tag": func(v []string) []string { return v }})
 		model := map[string][]string{}
 		for i := 0; i+1 < len(ops); i += 2 {
 			kind, name, tags := decodeOp(ops[i], ops[i+1])
 			switch kind {
-			case 0, 1:
+			case 0:
 				m.Put(name, tags)
+				model[name] = tags
+			case 1:
+				m.Apply([]idxmap.Change[[]string]{{Name: name, Value: tags}})
 				model[name] = tags
 			case 2:
 				_, existed := m.Delete(name)

@@ -30,6 +30,9 @@ type Mapping[V any] struct {
 	// Apply runs; nil otherwise.
 	slab        []entry[V]
 	indexedSlab [][]string
+	// growing is the number of entries announced by Grow that the indexes
+	// are not yet sized for; see presizeIndexesLocked.
+	growing int
 }
 
 // entry is one name with its value. Its address is stable for as long as
@@ -44,17 +47,30 @@ type entry[V any] struct {
 type index[V any] struct {
 	name    string
 	fn      idxmap.IndexFunc[V]
-	buckets map[string]*bucket[V] // indexed value -> entries
+	buckets map[string]members[V] // indexed value -> entries
 }
 
-// bucket is the set of entries sharing one indexed value. Most indexes are
-// nearly unique (an address, an ID), so a bucket of one entry keeps it
-// inline and allocates no map.
-type bucket[V any] struct {
-	one     [1]*entry[V] // the only member while members is nil
-	members map[*entry[V]]struct{}
-	sorted  atomic.Pointer[[]*entry[V]] // members sorted by name; nil when stale (see Mapping.all)
+// members are the entries sharing one indexed value. Most indexes are
+// nearly unique (an address, an ID): the only entry of a value is kept in
+// the map itself, with no allocation; more go to a bucket.
+type members[V any] struct {
+	one  *entry[V]  // the only member, or nil when many holds them
+	many *bucket[V] // nil while there is one member
 }
+
+// bucket is the set of entries of a value that more than one entry had, as
+// a list: an add is an append. A remove from a large bucket needs the
+// position of the entry: pos is built on the first such remove and kept
+// from then on.
+type bucket[V any] struct {
+	list   []*entry[V]                 // the members, in no order
+	pos    map[*entry[V]]int32         // index of each member in list; nil until needed
+	sorted atomic.Pointer[[]*entry[V]] // members sorted by name; nil when stale (see Mapping.all)
+}
+
+// posThreshold is the size of a bucket above which a remove builds pos
+// rather than scanning the list.
+const posThreshold = 16
 
 var (
 	_ idxmap.NamedMappingRW[int] = (*Mapping[int])(nil)
@@ -95,7 +111,7 @@ func NewMapping[V any](indexers idxmap.Indexers[V], opts ...Option) *Mapping[V] 
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		m.indexes = append(m.indexes, &index[V]{name: name, fn: indexers[name], buckets: map[string]*bucket[V]{}})
+		m.indexes = append(m.indexes, &index[V]{name: name, fn: indexers[name], buckets: map[string]members[V]{}})
 	}
 	return m
 }
@@ -115,7 +131,7 @@ func (m *Mapping[V]) AddIndex(name string, fn idxmap.IndexFunc[V]) error {
 	if m.indexLocked(name) != nil {
 		return fmt.Errorf("idxmap: %s: add index %q: %w", m.name, name, idxmap.ErrDuplicateIndex)
 	}
-	idx := &index[V]{name: name, fn: fn, buckets: map[string]*bucket[V]{}}
+	idx := &index[V]{name: name, fn: fn, buckets: map[string]members[V]{}}
 	pos, _ := slices.BinarySearchFunc(m.indexes, name, func(i *index[V], n string) int { return strings.Compare(i.name, n) })
 	m.indexes = slices.Insert(m.indexes, pos, idx)
 	for _, e := range m.items {
@@ -201,22 +217,28 @@ func (m *Mapping[V]) allLocked() []*entry[V] {
 func (m *Mapping[V]) ListNames(index, indexedValue string) []string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	b := m.bucketLocked(index, indexedValue)
-	if b == nil {
+	ms, ok := m.membersLocked(index, indexedValue)
+	if !ok {
 		return nil
 	}
-	return names(b.sortedLocked())
+	if ms.one != nil {
+		return []string{ms.one.name}
+	}
+	return names(ms.many.sortedLocked())
 }
 
 // GetValuesByIndex is ListNames returning the values, in name order.
 func (m *Mapping[V]) GetValuesByIndex(index, indexedValue string) []V {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	b := m.bucketLocked(index, indexedValue)
-	if b == nil {
+	ms, ok := m.membersLocked(index, indexedValue)
+	if !ok {
 		return nil
 	}
-	list := b.sortedLocked()
+	if ms.one != nil {
+		return []V{ms.one.value}
+	}
+	list := ms.many.sortedLocked()
 	out := make([]V, len(list))
 	for i, e := range list {
 		out[i] = e.value
@@ -241,12 +263,13 @@ func (m *Mapping[V]) IndexedValues(name string) map[string][]string {
 	return out
 }
 
-func (m *Mapping[V]) bucketLocked(index, indexedValue string) *bucket[V] {
+func (m *Mapping[V]) membersLocked(index, indexedValue string) (members[V], bool) {
 	idx := m.indexLocked(index)
 	if idx == nil {
-		return nil
+		return members[V]{}, false
 	}
-	return idx.buckets[indexedValue]
+	ms, ok := idx.buckets[indexedValue]
+	return ms, ok
 }
 
 func names[V any](list []*entry[V]) []string {
@@ -323,13 +346,14 @@ func (m *Mapping[V]) Apply(changes []idxmap.Change[V]) {
 			n = min(n, s.room())
 		}
 		fromEmpty := len(m.items) == 0 && n >= sampleSize*2
-		if len(m.items) == 0 && n > 1 {
+		if len(m.items) == 0 && n > 1 && m.growing == 0 {
 			// Most of a batch on an empty map creates: size the map once.
 			m.items = make(map[string]*entry[V], n)
 		}
 		for i := range changes[:n] {
 			if fromEmpty && i == sampleSize {
-				m.presizeIndexesLocked(n)
+				m.presizeIndexesLocked(max(n, m.growing))
+				m.growing = 0
 			}
 			c := &changes[i]
 			if c.Delete {
@@ -358,6 +382,25 @@ func (m *Mapping[V]) Apply(changes []idxmap.Change[V]) {
 	}
 }
 
+// Grow makes room for n more entries: the map of names at once, and the
+// indexes with many distinct values in the next batch that fills the map
+// from empty, once it has seen which those are (see Apply).
+func (m *Mapping[V]) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	items := make(map[string]*entry[V], len(m.items)+n)
+	for name, e := range m.items {
+		items[name] = e
+	}
+	m.items = items
+	if len(m.items) == 0 {
+		m.growing = n
+	}
+}
+
 // slabSize is the number of entries a batch allocates at once. Deleted
 // entries are cleared, so a slab held by the entries left holds no values;
 // it keeps at most slabSize small structs per entry left.
@@ -376,7 +419,7 @@ func (m *Mapping[V]) presizeIndexesLocked(n int) {
 		if len(idx.buckets) <= sampleSize/2 {
 			continue
 		}
-		buckets := make(map[string]*bucket[V], len(idx.buckets)*n/sampleSize)
+		buckets := make(map[string]members[V], len(idx.buckets)*n/sampleSize)
 		for v, b := range idx.buckets {
 			buckets[v] = b
 		}
@@ -417,7 +460,7 @@ func (m *Mapping[V]) Clear() {
 	m.items = map[string]*entry[V]{}
 	m.all.Store(nil)
 	for _, idx := range m.indexes {
-		idx.buckets = map[string]*bucket[V]{}
+		idx.buckets = map[string]members[V]{}
 	}
 	m.mu.Unlock()
 	waitForRoom(subs)
@@ -463,10 +506,19 @@ func (m *Mapping[V]) deleteLocked(e *entry[V]) V {
 	return old
 }
 
+// addAll adds e, a member of none of the buckets, to the bucket of each of
+// vals; a value listed twice is added once.
 func (idx *index[V]) addAll(e *entry[V], vals []string) {
-	for _, v := range vals {
-		idx.add(e, v)
+	for j, v := range vals {
+		if !repeated(vals, j) {
+			idx.add(e, v)
+		}
 	}
+}
+
+// repeated reports whether vals[j] is also in vals[:j].
+func repeated(vals []string, j int) bool {
+	return j > 0 && slices.Contains(vals[:j], vals[j])
 }
 
 // replace moves e from the buckets of old to those of vals. It removes only
@@ -481,60 +533,83 @@ func (idx *index[V]) replace(e *entry[V], old, vals []string) {
 			idx.remove(e, v)
 		}
 	}
-	for _, v := range vals {
-		idx.add(e, v)
+	for j, v := range vals {
+		if !slices.Contains(old, v) && !repeated(vals, j) {
+			idx.add(e, v)
+		}
 	}
 }
 
+// add puts e into the bucket of v; e must not be a member already.
 func (idx *index[V]) add(e *entry[V], v string) {
-	b := idx.buckets[v]
+	ms, ok := idx.buckets[v]
 	switch {
-	case b == nil:
-		b = &bucket[V]{}
-		b.one[0] = e
-		idx.buckets[v] = b
-		return
-	case b.members == nil:
-		if b.one[0] == e {
-			return
-		}
-		b.members = map[*entry[V]]struct{}{b.one[0]: {}, e: {}}
-		b.one[0] = nil
+	case !ok:
+		idx.buckets[v] = members[V]{one: e}
+	case ms.many == nil:
+		b := &bucket[V]{list: make([]*entry[V], 2, 4)}
+		b.list[0], b.list[1] = ms.one, e
+		idx.buckets[v] = members[V]{many: b}
 	default:
-		// One insert instead of a lookup and an insert: the map grows
-		// only if e was not a member.
-		n := len(b.members)
-		b.members[e] = struct{}{}
-		if len(b.members) == n {
-			return
+		b := ms.many
+		if b.pos != nil {
+			b.pos[e] = int32(len(b.list))
 		}
+		b.list = append(b.list, e)
+		b.invalidate()
 	}
-	b.invalidate()
 }
 
-// remove takes e out of the bucket of v. An emptied bucket is deleted:
-// otherwise an index over a changing field (a counter, an address) would
-// grow with every value it ever held.
+// remove takes e out of the bucket of v, if it is there. An emptied bucket
+// is deleted: otherwise an index over a changing field (a counter, an
+// address) would grow with every value it ever held.
 func (idx *index[V]) remove(e *entry[V], v string) {
-	b := idx.buckets[v]
-	if b == nil {
+	ms, ok := idx.buckets[v]
+	if !ok {
 		return
 	}
-	if b.members == nil {
-		if b.one[0] == e {
+	if ms.many == nil {
+		if ms.one == e {
 			delete(idx.buckets, v)
 		}
 		return
 	}
-	if _, ok := b.members[e]; !ok {
+	b := ms.many
+	i := b.indexOf(e)
+	if i < 0 {
 		return
 	}
-	delete(b.members, e)
-	if len(b.members) == 0 {
+	last := len(b.list) - 1
+	if last == 0 {
 		delete(idx.buckets, v)
 		return
 	}
+	moved := b.list[last]
+	b.list[i] = moved
+	b.list[last] = nil
+	b.list = b.list[:last]
+	if b.pos != nil {
+		b.pos[moved] = int32(i)
+		delete(b.pos, e)
+	}
 	b.invalidate()
+}
+
+// indexOf returns the position of e in the list, or -1.
+func (b *bucket[V]) indexOf(e *entry[V]) int {
+	if b.pos == nil {
+		if len(b.list) <= posThreshold {
+			return slices.Index(b.list, e)
+		}
+		b.pos = make(map[*entry[V]]int32, len(b.list))
+		for i, m := range b.list {
+			b.pos[m] = int32(i)
+		}
+	}
+	if i, ok := b.pos[e]; ok {
+		return int(i)
+	}
+	return -1
 }
 
 // invalidate drops the sorted cache. The load first avoids a store, with
@@ -549,16 +624,10 @@ func (b *bucket[V]) invalidate() {
 // sortedLocked returns the members sorted by name; the caller holds at
 // least the read lock and must not modify the result.
 func (b *bucket[V]) sortedLocked() []*entry[V] {
-	if b.members == nil {
-		return b.one[:]
-	}
 	if p := b.sorted.Load(); p != nil {
 		return *p
 	}
-	list := make([]*entry[V], 0, len(b.members))
-	for e := range b.members {
-		list = append(list, e)
-	}
+	list := slices.Clone(b.list)
 	sortEntries(list)
 	b.sorted.Store(&list)
 	return list

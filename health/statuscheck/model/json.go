@@ -2,7 +2,9 @@ package model
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -76,14 +78,17 @@ func (s *AgentStatus) AppendJSON(b []byte) []byte {
 }
 
 // UnmarshalJSON decodes the JSON of a plugin status into s, replacing its
-// content. It accepts the form MarshalJSON writes and the protojson form.
+// content. It accepts the form MarshalJSON writes and the protojson forms,
+// with field names as in the .proto file or in lowerCamelCase.
 func (s *PluginStatus) UnmarshalJSON(data []byte) error {
 	var raw struct {
-		Name       *string         `json:"name"`
-		State      json.RawMessage `json:"state"`
-		LastChange json.RawMessage `json:"last_change"`
-		LastUpdate json.RawMessage `json:"last_update"`
-		Error      *string         `json:"error"`
+		Name            *string         `json:"name"`
+		State           json.RawMessage `json:"state"`
+		LastChange      json.RawMessage `json:"last_change"`
+		LastUpdate      json.RawMessage `json:"last_update"`
+		LastChangeCamel json.RawMessage `json:"lastChange"`
+		LastUpdateCamel json.RawMessage `json:"lastUpdate"`
+		Error           *string         `json:"error"`
 	}
 	if err := decodeObject(data, &raw); err != nil {
 		return fmt.Errorf("plugin status: %w", err)
@@ -93,11 +98,17 @@ func (s *PluginStatus) UnmarshalJSON(data []byte) error {
 	if out.State, err = parseState(raw.State); err != nil {
 		return fmt.Errorf("plugin status: state: %w", err)
 	}
-	if out.LastChange, err = parseInt64(raw.LastChange); err != nil {
-		return fmt.Errorf("plugin status: last_change: %w", err)
-	}
-	if out.LastUpdate, err = parseInt64(raw.LastUpdate); err != nil {
-		return fmt.Errorf("plugin status: last_update: %w", err)
+	for _, f := range []struct {
+		key          string
+		snake, camel json.RawMessage
+		to           *int64
+	}{
+		{"last_change", raw.LastChange, raw.LastChangeCamel, &out.LastChange},
+		{"last_update", raw.LastUpdate, raw.LastUpdateCamel, &out.LastUpdate},
+	} {
+		if *f.to, err = parseEitherInt64(f.snake, f.camel); err != nil {
+			return fmt.Errorf("plugin status: %s: %w", f.key, err)
+		}
 	}
 	if raw.Name != nil {
 		out.Name = *raw.Name
@@ -111,17 +122,24 @@ func (s *PluginStatus) UnmarshalJSON(data []byte) error {
 }
 
 // UnmarshalJSON decodes the JSON of an agent status into s, replacing its
-// content. It accepts the form MarshalJSON writes and the protojson form.
+// content. It accepts the form MarshalJSON writes and the protojson forms,
+// with field names as in the .proto file or in lowerCamelCase.
 func (s *AgentStatus) UnmarshalJSON(data []byte) error {
 	var raw struct {
-		State        json.RawMessage `json:"state"`
-		LastChange   json.RawMessage `json:"last_change"`
-		LastUpdate   json.RawMessage `json:"last_update"`
-		StartTime    json.RawMessage `json:"start_time"`
-		BuildVersion *string         `json:"build_version"`
-		BuildDate    *string         `json:"build_date"`
-		CommitHash   *string         `json:"commit_hash"`
-		Plugins      []*PluginStatus `json:"plugins"`
+		State             json.RawMessage `json:"state"`
+		LastChange        json.RawMessage `json:"last_change"`
+		LastUpdate        json.RawMessage `json:"last_update"`
+		StartTime         json.RawMessage `json:"start_time"`
+		LastChangeCamel   json.RawMessage `json:"lastChange"`
+		LastUpdateCamel   json.RawMessage `json:"lastUpdate"`
+		StartTimeCamel    json.RawMessage `json:"startTime"`
+		BuildVersion      *string         `json:"build_version"`
+		BuildDate         *string         `json:"build_date"`
+		CommitHash        *string         `json:"commit_hash"`
+		BuildVersionCamel *string         `json:"buildVersion"`
+		BuildDateCamel    *string         `json:"buildDate"`
+		CommitHashCamel   *string         `json:"commitHash"`
+		Plugins           []*PluginStatus `json:"plugins"`
 	}
 	if err := decodeObject(data, &raw); err != nil {
 		return fmt.Errorf("agent status: %w", err)
@@ -132,12 +150,30 @@ func (s *AgentStatus) UnmarshalJSON(data []byte) error {
 	}
 	var times [3]int64
 	for i, f := range []struct {
-		key string
-		raw json.RawMessage
-	}{{"last_change", raw.LastChange}, {"last_update", raw.LastUpdate}, {"start_time", raw.StartTime}} {
-		if times[i], err = parseInt64(f.raw); err != nil {
+		key          string
+		snake, camel json.RawMessage
+	}{
+		{"last_change", raw.LastChange, raw.LastChangeCamel},
+		{"last_update", raw.LastUpdate, raw.LastUpdateCamel},
+		{"start_time", raw.StartTime, raw.StartTimeCamel},
+	} {
+		if times[i], err = parseEitherInt64(f.snake, f.camel); err != nil {
 			return fmt.Errorf("agent status: %s: %w", f.key, err)
 		}
+	}
+	var strs [3]*string
+	for i, f := range []struct {
+		key          string
+		snake, camel *string
+	}{
+		{"build_version", raw.BuildVersion, raw.BuildVersionCamel},
+		{"build_date", raw.BuildDate, raw.BuildDateCamel},
+		{"commit_hash", raw.CommitHash, raw.CommitHashCamel},
+	} {
+		if f.snake != nil && f.camel != nil {
+			return fmt.Errorf("agent status: %s: set twice, also in lowerCamelCase", f.key)
+		}
+		strs[i] = cmp.Or(f.snake, f.camel)
 	}
 	for i, p := range raw.Plugins {
 		if p == nil {
@@ -146,9 +182,22 @@ func (s *AgentStatus) UnmarshalJSON(data []byte) error {
 	}
 	s.Reset()
 	s.State, s.LastChange, s.LastUpdate, s.StartTime = state, times[0], times[1], times[2]
-	s.BuildVersion, s.BuildDate, s.CommitHash = deref(raw.BuildVersion), deref(raw.BuildDate), deref(raw.CommitHash)
+	s.BuildVersion, s.BuildDate, s.CommitHash = deref(strs[0]), deref(strs[1]), deref(strs[2])
 	s.Plugins = raw.Plugins
 	return nil
+}
+
+// parseEitherInt64 parses the value of a field given under its .proto name
+// (snake) or its lowerCamelCase name; both at once is an error, as in
+// protojson.
+func parseEitherInt64(snake, camel json.RawMessage) (int64, error) {
+	if snake != nil && camel != nil {
+		return 0, errors.New("set twice, also in lowerCamelCase")
+	}
+	if snake == nil {
+		return parseInt64(camel)
+	}
+	return parseInt64(snake)
 }
 
 // decodeObject decodes one JSON object into v; trailing data is an error.

@@ -94,18 +94,25 @@ func TestDecoderAcceptsProtojsonAndOlderValues(t *testing.T) {
 			}
 		})
 	}
-	// What an agent with protojson wrote, read back.
-	old := &model.AgentStatus{State: model.OperationalState_OK, StartTime: 3, Plugins: []*model.PluginStatus{{Name: "a"}}}
-	data, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(old)
-	if err != nil {
-		t.Fatal(err)
+	// What an agent with protojson wrote, read back, with the field names
+	// of the .proto file and with protojson's default lowerCamelCase.
+	old := &model.AgentStatus{
+		State: model.OperationalState_OK, StartTime: 3, LastChange: 4, LastUpdate: 5,
+		BuildVersion: "v1", BuildDate: "today", CommitHash: "abc",
+		Plugins: []*model.PluginStatus{{Name: "a", LastChange: 6, LastUpdate: 7}},
 	}
-	var got model.AgentStatus
-	if err := json.Unmarshal(data, &got); err != nil {
-		t.Fatalf("Unmarshal(%s): %v", data, err)
-	}
-	if !proto.Equal(&got, old) {
-		t.Errorf("Unmarshal(%s) = %v, want %v", data, &got, old)
+	for _, protoNames := range []bool{true, false} {
+		data, err := protojson.MarshalOptions{UseProtoNames: protoNames}.Marshal(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got model.AgentStatus
+		if err := json.Unmarshal(data, &got); err != nil {
+			t.Fatalf("Unmarshal(%s): %v", data, err)
+		}
+		if !proto.Equal(&got, old) {
+			t.Errorf("Unmarshal(%s) = %v, want %v", data, &got, old)
+		}
 	}
 }
 
@@ -113,6 +120,7 @@ func TestDecoderRejectsInvalidValues(t *testing.T) {
 	for _, in := range []string{
 		``, `[]`, `null`, `{"state":3}`, `{"state":"BAD"}`, `{"state":1.5}`, `{"last_change":"x"}`,
 		`{"last_change":1.5}`, `{"state":1} {}`, `{"error":5}`, "{\"error\":\"\xff\"}",
+		`{"last_change":1,"lastChange":2}`, `{"lastUpdate":"x"}`,
 	} {
 		var s model.PluginStatus
 		if err := json.Unmarshal([]byte(in), &s); err == nil && in != "null" {
@@ -120,8 +128,10 @@ func TestDecoderRejectsInvalidValues(t *testing.T) {
 		}
 	}
 	var a model.AgentStatus
-	if err := json.Unmarshal([]byte(`{"plugins":[null]}`), &a); err == nil {
-		t.Error("Unmarshal accepted a null plugin")
+	for _, in := range []string{`{"plugins":[null]}`, `{"start_time":1,"startTime":1}`, `{"commit_hash":"a","commitHash":"b"}`} {
+		if err := json.Unmarshal([]byte(in), &a); err == nil {
+			t.Errorf("Unmarshal(%s) = %v, want an error", in, &a)
+		}
 	}
 }
 

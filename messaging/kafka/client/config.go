@@ -71,7 +71,9 @@ type Config struct {
 	// "zstd". If empty, "none" is used.
 	Compression string `yaml:"compression"`
 	// Idempotent makes the broker discard duplicates caused by producer
-	// retries. It needs RequiredAcks "all" and Version 0.11 or newer.
+	// retries, such as the retry of a batch stored by a broker that crashed
+	// before it answered. It needs RequiredAcks "all" and Version 0.11 or
+	// newer.
 	Idempotent bool `yaml:"idempotent"`
 	// Partitioner chooses the partition of a message whose publisher names
 	// none: "hash", "random", "round-robin" or "manual". If empty, "hash"

@@ -2,7 +2,8 @@
 // that are hard to misuse: a [Producer] that reads its own results, so
 // nothing deadlocks when nobody reads them; a [SyncProducer] that waits for
 // each message at the cost of sarama alone; a [GroupConsumer] that commits
-// offsets only after the handler returned and follows topic changes; and a
+// offsets only after the handler returned, resumes where its handler
+// stopped when a commit was lost, and follows topic changes; and a
 // [PartitionConsumer] for one partition from a chosen offset.
 //
 // # Usage

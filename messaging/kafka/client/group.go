@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -21,12 +22,45 @@ type GroupHandler func(ctx context.Context, msg *ConsumerMessage) (commit bool)
 // GroupConsumer reads topics as a member of a consumer group. Partitions are
 // shared among the members of the group; each handler call for a partition
 // happens in order, and different partitions are handled concurrently.
-// Offsets are committed after the handler returns: a member that restarts
-// resumes after the last message its handler completed.
+//
+// # Delivery
+//
+// The offset of a message is marked once its handler returned true, and the
+// marks are committed every second (sarama's auto-commit, which Config.Sarama
+// leaves on) and when the session ends. A member that restarts resumes at
+// the last committed offset, so delivery is at least once across restarts.
+//
+// Within the life of one GroupConsumer, delivery is exactly once per
+// partition it keeps reading: the consumer remembers, per partition, the
+// offset after the last message its handler asked to commit. When a session
+// ends (a broker died, the connection broke, the topics changed) and the
+// commit of the last marks failed, the next session would resume from an
+// older committed offset and hand the same messages again. Instead, when the
+// member gets the partition back it resumes at the remembered offset, and
+// commits it, provided the brokers still hold that offset (the log end is at
+// or after it). Messages are therefore handed twice only when
+//
+//   - the process restarts (or the GroupConsumer is made again): it resumes
+//     at the last committed offset, up to a second behind what the handler
+//     completed after a crash, more if the brokers were unreachable then;
+//   - a partition moves to another member, which resumes at the last
+//     committed offset;
+//   - the end offset of the partition cannot be read when the member rejoins,
+//     or lies before the remembered offset because the brokers lost
+//     messages: the member then resumes at the committed offset too;
+//   - SetTopics dropped the topic, which the consumer then forgets, and set
+//     it again;
+//   - the brokers stored one message twice (see Config.Idempotent).
+//
+// An administrator who moves the committed offset of a partition backwards
+// while this consumer runs does not make it read the partition again below
+// the offset it remembers; remove the topic with SetTopics, or restart the
+// consumer, to honour such a reset.
 //
 // The topics can change at any time with SetTopics; the member then rejoins
 // the group. A GroupConsumer is safe for concurrent use.
 type GroupConsumer struct {
+	client  sarama.Client
 	group   sarama.ConsumerGroup
 	handler GroupHandler
 	onError func(error)
@@ -39,9 +73,22 @@ type GroupConsumer struct {
 	topics        []string
 	cancelSession context.CancelFunc // ends the running Consume call
 	claims        map[string][]int32
-	changed       chan struct{} // cap 1: the topics changed
+	resume        map[topicPartition]*resumePoint // kept across sessions; see Delivery
+	changed       chan struct{}                   // cap 1: the topics changed
 	closeOnce     sync.Once
 }
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// resumePoint holds the offset after the last message of a partition whose
+// handler asked to commit, in this process; 0 when none. Written by the
+// claim of one session, read by the Setup of the next: sarama finishes the
+// claims before the next Setup, and the atomic keeps that safe without
+// relying on how it does.
+type resumePoint struct{ next atomic.Int64 }
 
 // Backoff of the retries of a failed join: doubled per failure up to the
 // maximum, so an unreachable broker costs little CPU.
@@ -67,7 +114,8 @@ func NewGroupConsumer(c sarama.Client, groupID string, h GroupHandler, onError f
 	if onError == nil {
 		onError = func(error) {}
 	}
-	gc := &GroupConsumer{group: g, handler: h, onError: onError, changed: make(chan struct{}, 1)}
+	gc := &GroupConsumer{client: c, group: g, handler: h, onError: onError,
+		resume: map[topicPartition]*resumePoint{}, changed: make(chan struct{}, 1)}
 	gc.ctx, gc.cancel = context.WithCancel(context.Background())
 	gc.wg.Add(2)
 	go gc.run()
@@ -76,7 +124,9 @@ func NewGroupConsumer(c sarama.Client, groupID string, h GroupHandler, onError f
 }
 
 // SetTopics replaces the topics the member reads. An empty list leaves the
-// group until topics are set again.
+// group until topics are set again. The consumer forgets where it stopped in
+// the topics it no longer reads: read again later, they resume at the
+// committed offset.
 func (g *GroupConsumer) SetTopics(topics []string) {
 	topics = slices.Clone(topics)
 	slices.Sort(topics)
@@ -87,6 +137,11 @@ func (g *GroupConsumer) SetTopics(topics []string) {
 		return
 	}
 	g.topics = topics
+	for tp := range g.resume {
+		if !slices.Contains(topics, tp.topic) {
+			delete(g.resume, tp)
+		}
+	}
 	if g.cancelSession != nil {
 		g.cancelSession()
 	}
@@ -167,10 +222,54 @@ func (g *GroupConsumer) Close() error {
 
 type sessionHandler struct{ g *GroupConsumer }
 
+// Setup resumes each claimed partition where this process stopped reading
+// it, when that is after the committed offset: sarama starts each claim at
+// the offset marked in its session, and a mark never moves backwards, so a
+// partition whose commit went through (here or by another member) is not
+// affected. It relies on the eager rebalance protocol (the default), which
+// calls Setup with every claim of the session.
 func (h sessionHandler) Setup(s sarama.ConsumerGroupSession) error {
-	h.g.mu.Lock()
-	h.g.claims = s.Claims()
-	h.g.mu.Unlock()
+	g := h.g
+	claims := s.Claims()
+	type pending struct {
+		tp    topicPartition
+		point *resumePoint
+	}
+	var resume []pending
+	g.mu.Lock()
+	g.claims = claims
+	for topic, partitions := range claims {
+		for _, p := range partitions {
+			tp := topicPartition{topic, p}
+			point := g.resume[tp]
+			if point == nil {
+				point = &resumePoint{}
+				g.resume[tp] = point
+			}
+			if point.next.Load() > 0 {
+				resume = append(resume, pending{tp, point})
+			}
+		}
+	}
+	g.mu.Unlock()
+	// Outside the lock: the end offsets come from the brokers.
+	for _, r := range resume {
+		next := r.point.next.Load()
+		end, err := g.client.GetOffset(r.tp.topic, r.tp.partition, sarama.OffsetNewest)
+		switch {
+		case err != nil:
+			g.onError(fmt.Errorf("kafka: consumer group: partition %d of topic %q: read the end offset to resume at %d: %w (resuming at the committed offset)",
+				r.tp.partition, r.tp.topic, next, err))
+		case end < next:
+			// The brokers lost messages this process handled: the offsets
+			// after end will hold new messages, which must not be skipped.
+			g.onError(fmt.Errorf("kafka: consumer group: partition %d of topic %q ends at offset %d, before %d where this member stopped: the brokers lost messages; resuming at the committed offset",
+				r.tp.partition, r.tp.topic, end, next))
+			r.point.next.Store(0)
+		default:
+			s.MarkOffset(r.tp.topic, r.tp.partition, next, "")
+		}
+	}
 	return nil
 }
 
@@ -185,6 +284,12 @@ func (h sessionHandler) Cleanup(sarama.ConsumerGroupSession) error {
 // pending, so that a rebalance is never held up by a full channel.
 func (h sessionHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	ctx := s.Context()
+	h.g.mu.Lock()
+	point := h.g.resume[topicPartition{claim.Topic(), claim.Partition()}]
+	h.g.mu.Unlock()
+	if point == nil { // forgotten by SetTopics: this session is ending
+		point = &resumePoint{}
+	}
 	for {
 		select {
 		case m, ok := <-claim.Messages():
@@ -193,6 +298,7 @@ func (h sessionHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama
 			}
 			if h.g.handler(ctx, (*ConsumerMessage)(m)) {
 				s.MarkMessage(m, "")
+				point.next.Store(m.Offset + 1)
 			}
 		case <-ctx.Done():
 			return nil

@@ -126,8 +126,10 @@ func (c *BytesConnection) NewAsyncPublisherToPartition(topic string, partition i
 
 // Watch calls h for every message published to any of topics, as a member of
 // the consumer group of the multiplexer: the offset of a message is
-// committed once every subscriber of its topic handled it. Watching before
-// the multiplexer connected is fine: messages flow once it has.
+// committed once every subscriber of its topic handled it, and a message is
+// handed once while the multiplexer lives (see Delivery in the package
+// documentation). Watching before the multiplexer connected is fine:
+// messages flow once it has.
 func (c *BytesConnection) Watch(h messaging.BytesHandler, topics ...string) (messaging.Subscription, error) {
 	if h == nil {
 		panic("kafka: Watch with a nil handler")

@@ -48,10 +48,13 @@
 // message this member reads. Subscribers are called one after the other,
 // in order per partition; different partitions are handled concurrently, so
 // one handler may run concurrently for two partitions. The offset of a
-// message is committed after every subscriber returned (at least once
-// delivery): a restarted member resumes after the last handled message.
-// Subscriptions can be added and removed at any time; the member then
-// rejoins the group with the new topics.
+// message is committed after every subscriber returned. A restarted member
+// resumes at the last committed offset, so delivery is at least once across
+// restarts; while the multiplexer lives, each message of the partitions it
+// keeps is handed to its subscribers once, even when a broker crash made
+// the last commits fail (see client.GroupConsumer for the exact cases where
+// a message is handed again). Subscriptions can be added and removed at any
+// time; the member then rejoins the group with the new topics.
 //
 // Nothing is dropped after a timer: a slow subscriber slows its partition
 // (backpressure). Its context is done on Unsubscribe and Close, which is

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -42,8 +43,10 @@ type demo struct {
 	Status     *statuscheck.Plugin
 	Probe      *probe.Plugin
 	Kafka      *kafka.Plugin
+	Traffic    *trafficPlugin
 	Processes  *processmanager.Plugin
 	Supervisor *supervisor.Plugin
+	Routes     *routes
 	Dashboard  *dashboard.Plugin
 }
 
@@ -69,8 +72,10 @@ func newDemo(serverConf embedded.Config) *demo {
 		Status:     statuscheck.NewPlugin(),
 		Probe:      probe.NewPlugin(),
 		Kafka:      kafka.NewPlugin(),
+		Traffic:    newTrafficPlugin(),
 		Processes:  processmanager.NewPlugin(),
 		Supervisor: supervisor.NewPlugin(),
+		Routes:     newRoutes(),
 		Dashboard:  dashboard.NewPlugin(),
 	}
 	d.SetName("demo")
@@ -106,5 +111,7 @@ func (d *demo) serveInfo(w http.ResponseWriter, _ *http.Request) {
 		"etcd":           d.KV.Endpoints(),
 		"embedded_etcd":  d.EtcdServer.Endpoints() != nil,
 		"kafka_disabled": d.Kafka.Disabled(),
+		// For leak checks from outside, as /proc cannot count goroutines.
+		"goroutines": runtime.NumGoroutine(),
 	})
 }

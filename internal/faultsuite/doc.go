@@ -9,19 +9,37 @@
 //
 //   - TestStatusKeysFollowTheAgentAcrossEtcdCrashes starts the agent while
 //     etcd is down, then SIGKILLs and restarts etcd several times, changing
-//     the state of a supervised program while etcd is down. After each
-//     recovery the status keys in etcd must hold the states that
-//     /readiness shows, and /liveness and /readiness must answer within a
-//     bounded latency throughout.
+//     the state of a supervised program while etcd is down, while another
+//     program flaps (its status changes tens of times a second) throughout.
+//     With etcd up, the agent must write at most two keys per change (no
+//     write storm); once the flapper is stopped, the status keys in etcd
+//     must hold the states that /readiness shows; /liveness and /readiness
+//     must answer within a bounded latency throughout.
 //   - TestAgentCrashExpiresKeysAndKillsChildren SIGKILLs the agent, with
 //     expire-with-agent on and a 2 s session TTL: its status keys must
 //     expire, its supervised program must die with it, and the restarted
 //     agent must come back to OK and publish its keys again.
+//   - TestRouteCacheFollowsAnEtcdClusterAcrossMemberRestarts runs the agent
+//     against a 3-member etcd cluster while routes are written and deleted
+//     under the prefix its route cache follows, and stops then restarts
+//     the leader and the member serving the agent's watches, by SIGKILL
+//     or SIGTERM, every other time just after a compaction that makes the
+//     cache resync. With one member down the agent must stay OK and its
+//     cache keep following; after each round GET /routes must equal the
+//     prefix in etcd, and the probes must answer in time throughout.
+//   - TestCrashLoopingProgramsLeakNothingUnderLoad runs supervised programs
+//     that crash in a loop (exit 1, SIGKILL, a short run, a grandchild left
+//     behind) hundreds of times while the agent serves HTTP load. Sampled
+//     from /proc and GET /info, the agent must keep no zombie, let no
+//     grandchild survive, and grow neither its descriptors, goroutines nor
+//     threads; every request must succeed. Once the programs are stopped
+//     through REST the agent must have no child left.
 //
 // # Short and long runs
 //
 // By default each scenario runs a few rounds, so that `make test` stays
 // fast. With FAULTSUITE_LONG=1 (`make chaos`) they run many more rounds and
 // the test binary prints a summary table of the figures measured: probe
-// latency, time to recover and time to key expiry.
+// latency, time to recover and time to key expiry, and counts (restarts,
+// status changes and writes, descriptors, goroutines, threads, zombies).
 package faultsuite

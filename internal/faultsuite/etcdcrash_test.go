@@ -10,14 +10,34 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
 )
 
+// flapperConf adds to sleeperConf a program that flaps: it runs 20 ms,
+// exits and is restarted 20 ms later, for ever, so its status check state
+// (supervisor.flapper) changes tens of times a second.
+const flapperConf = `  - name: "flapper"
+    executable-path: "sleep"
+    executable-args: ["0.02"]
+    restarts: -1
+    restart-delay: 20ms
+    restart-delay-max: 20ms
+`
+
+// steadyFlapping is how long the status-key writes of the flapper are
+// counted with etcd up.
+const steadyFlapping = 2 * time.Second
+
 // TestStatusKeysFollowTheAgentAcrossEtcdCrashes: the agent starts while
-// etcd is down and serves its probes; each time etcd comes back (after a
-// SIGKILL), the status keys in etcd reach the states that /readiness
-// shows, including a change made while etcd was down; /liveness and
-// /readiness answer within maxProbeLatency throughout.
+// etcd is down and serves its probes, while a supervised program flaps (its
+// status changes tens of times a second); each time etcd comes back (after
+// a SIGKILL), the agent writes the flapping status at most twice per change
+// (its key and the agent key: no write storm), and once the flapper is
+// stopped the status keys in etcd reach the states that /readiness shows,
+// including a change of the sleeper made while etcd was down; /liveness
+// and /readiness answer within maxProbeLatency throughout.
 func TestStatusKeysFollowTheAgentAcrossEtcdCrashes(t *testing.T) {
 	const scenario = "etcd-crash"
 	e := etcdtest.StartProcess(t)
@@ -25,7 +45,7 @@ func TestStatusKeysFollowTheAgentAcrossEtcdCrashes(t *testing.T) {
 	a := newAgent(t, "faultsuite-etcd", e.Endpoints(), map[string]string{
 		// A short dial timeout makes the agent notice the outage sooner.
 		"etcd.conf":       "dial-timeout: 1s\n",
-		"supervisor.conf": sleeperConf,
+		"supervisor.conf": sleeperConf + flapperConf,
 	})
 	c := &http.Client{Timeout: 10 * time.Second}
 	defer c.CloseIdleConnections()
@@ -36,14 +56,21 @@ func TestStatusKeysFollowTheAgentAcrossEtcdCrashes(t *testing.T) {
 	waitFor(t, recoverTimeout, "agent serves /readiness with etcd down", pluginState(c, a, "etcd", 2))
 
 	p := startProber(c, a)
+	var changes int // status changes of the flapper
 	for round := range rounds(3, 20) {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		flapStart, err := programByName(ctx, c, a, "flapper")
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if round > 0 {
 			e.Kill()
 			waitFor(t, recoverTimeout, "agent notices etcd is down", pluginState(c, a, "etcd", 2))
 		}
 		// Change a state that only the restarted etcd can learn: the
 		// sleeper alternately dies (ERROR) and is started again (OK).
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
 		want := 2
 		if round%2 == 0 {
 			pid, err := programPid(ctx, c, a, "sleeper")
@@ -63,9 +90,48 @@ func TestStatusKeysFollowTheAgentAcrossEtcdCrashes(t *testing.T) {
 		waitFor(t, recoverTimeout, "sleeper state changes while etcd is down", pluginState(c, a, "supervisor.sleeper", want))
 
 		e.Restart()
-		d := waitFor(t, recoverTimeout, fmt.Sprintf("round %d: keys match /readiness after etcd restart", round), inSync(c, cli, a))
-		record(t, scenario, "etcd up -> keys in sync", d)
+		d := waitFor(t, recoverTimeout, fmt.Sprintf("round %d: agent connected again", round), pluginState(c, a, "etcd", 1))
+		record(t, scenario, "etcd up -> plugin etcd OK", d)
+		writes, flips := countFlapperWrites(t, c, cli, a)
+		recordCount(t, scenario, "flapper changes, steady 2s", int64(flips))
+		recordCount(t, scenario, "status-key writes, steady 2s", int64(writes))
+		// Each change makes at most one publish, of the flapper's key and
+		// the agent key, as the other keys do not change meanwhile; add a
+		// publish under way at the start and one waiting, and a little
+		// room.
+		if limit := 2*flips + 8; writes > limit {
+			t.Errorf("round %d: %d writes to etcd while the flapper changed %d times, want at most %d", round, writes, flips, limit)
+		}
+		if writes == 0 || flips < 20 {
+			t.Errorf("round %d: %d writes to etcd while the flapper changed %d times, want it to flap (20 changes or more) and the changes to reach etcd",
+				round, writes, flips)
+		}
+
+		// A flapping state is never still: stop the flapper, then the keys
+		// must reach what /readiness shows.
+		ctx, cancel = context.WithTimeout(t.Context(), 30*time.Second)
+		err = stopProgram(ctx, c, a, "flapper")
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d = waitFor(t, recoverTimeout, fmt.Sprintf("round %d: keys match /readiness after etcd restart", round), inSync(c, cli, a))
+		record(t, scenario, "flapper stopped -> keys in sync", d)
+
+		ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+		flapEnd, err := programByName(ctx, c, a, "flapper")
+		if err == nil {
+			// Flapping on through the next outage.
+			err = startProgram(ctx, c, a, "flapper")
+		}
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A run is an OK and its end an ERROR.
+		changes += 2 * (flapEnd.Restarts - flapStart.Restarts)
 	}
+	recordCount(t, scenario, "flapper changes in all", int64(changes))
 	maxLatency, probes, err := p.stop()
 	record(t, scenario, "max probe latency", maxLatency)
 	t.Logf("%s: %d probes", scenario, probes)
@@ -75,6 +141,40 @@ func TestStatusKeysFollowTheAgentAcrossEtcdCrashes(t *testing.T) {
 	if maxLatency > maxProbeLatency {
 		t.Errorf("slowest probe took %v, want at most %v", maxLatency, maxProbeLatency)
 	}
+}
+
+// countFlapperWrites counts, for steadyFlapping, the writes to etcd (its
+// revisions: the agent is its only writer) and the status changes of the
+// flapper (two per run: OK as it starts, ERROR as it ends).
+func countFlapperWrites(t *testing.T, c *http.Client, cli *clientv3.Client, a *agent) (writes, changes int) {
+	t.Helper()
+	restarts := func(ctx context.Context) int {
+		p, err := programByName(ctx, c, a, "flapper")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Restarts
+	}
+	revision := func(ctx context.Context) int64 {
+		resp, err := cli.Get(ctx, "/", clientv3.WithCountOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Header.Revision
+	}
+	// The changes are counted over a little more than the writes: the
+	// restarts are read first at the start and last at the end.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	restarts0 := restarts(ctx)
+	rev0 := revision(ctx)
+	cancel()
+	time.Sleep(steadyFlapping)
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	rev1 := revision(ctx)
+	restarts1 := restarts(ctx)
+	// Two more changes: the runs in progress at each end.
+	return int(rev1 - rev0), 2*(restarts1-restarts0) + 2
 }
 
 // pluginState returns a condition for waitFor: /readiness shows plugin in

@@ -64,7 +64,12 @@ type CacheHelper[V any] struct {
 
 	synced     chan struct{} // closed by the first resync
 	syncedOnce sync.Once
-	revs       map[string]int64 // name -> mod revision of its value; touched by the watch callback only
+	// revs maps each name in IDX to the mod revision of its value. The
+	// initial sync leaves the revisions in pending instead, which costs no
+	// hashing on the way to Synced; revisions moves them into revs when
+	// they are first needed. Both are touched by the watch callback only.
+	revs    map[string]int64
+	pending []nameRev
 	// concurrentDecode is set when Decode is a default decoder, which
 	// resync may call from several goroutines.
 	concurrentDecode bool
@@ -211,7 +216,7 @@ func (h *CacheHelper[V]) apply(_ context.Context, ev kvdb.Event) error {
 	case kvdb.EventDelete:
 		if name, ok := h.name(ev.Key); ok {
 			h.IDX.Delete(name)
-			delete(h.revs, name)
+			delete(h.revisions(), name)
 		}
 	}
 	h.rev.Store(ev.Rev)
@@ -226,9 +231,12 @@ func (h *CacheHelper[V]) apply(_ context.Context, ev kvdb.Event) error {
 // batches (see BatchWriter). With the default Decode, values of a large
 // snapshot are decoded on several goroutines ahead of the batches.
 func (h *CacheHelper[V]) resync(snapshot []kvdb.KeyValue) {
-	initial := len(h.revs) == 0 && h.IDX.Len() == 0
+	initial := len(h.revs) == 0 && len(h.pending) == 0 && h.IDX.Len() == 0
+	var revs map[string]int64 // nil in the initial sync, which fills pending
 	if initial {
-		h.revs = make(map[string]int64, len(snapshot))
+		h.pending = make([]nameRev, 0, len(snapshot))
+	} else {
+		revs = h.revisions()
 	}
 	// The names, and which values to decode, are known before any write:
 	// values can then be decoded ahead of their batch.
@@ -239,7 +247,7 @@ func (h *CacheHelper[V]) resync(snapshot []kvdb.KeyValue) {
 		if k.err != nil {
 			continue
 		}
-		if rev, found := h.revs[k.name]; !found || rev != kv.Rev {
+		if rev, found := revs[k.name]; !found || rev != kv.Rev {
 			k.decode = true
 		}
 	}
@@ -270,7 +278,7 @@ func (h *CacheHelper[V]) resync(snapshot []kvdb.KeyValue) {
 				h.skip(fmt.Errorf("idxmap: cache %q: name of %q: %w", h.Prefix, kv.Key, k.err))
 				continue
 			}
-			if rev, found := h.revs[k.name]; found && rev == kv.Rev {
+			if rev, found := revs[k.name]; found && rev == kv.Rev {
 				if seen != nil {
 					seen[k.name] = true
 				}
@@ -286,10 +294,14 @@ func (h *CacheHelper[V]) resync(snapshot []kvdb.KeyValue) {
 			if err != nil {
 				h.skip(fmt.Errorf("idxmap: cache %q: decode %q: %w", h.Prefix, kv.Key, err))
 				changes = append(changes, Change[V]{Name: k.name, Delete: true})
-				delete(h.revs, k.name)
+				delete(revs, k.name)
 			} else {
 				changes = append(changes, Change[V]{Name: k.name, Value: v})
-				h.revs[k.name] = kv.Rev
+				if initial {
+					h.pending = append(h.pending, nameRev{k.name, kv.Rev})
+				} else {
+					revs[k.name] = kv.Rev
+				}
 			}
 			if seen != nil {
 				seen[k.name] = err == nil
@@ -313,10 +325,31 @@ func (h *CacheHelper[V]) resync(snapshot []kvdb.KeyValue) {
 	for _, name := range h.IDX.ListAllNames() {
 		if !seen[name] {
 			changes = append(changes, Change[V]{Name: name, Delete: true})
-			delete(h.revs, name)
+			delete(revs, name)
 		}
 	}
 	h.applyChanges(changes)
+}
+
+// nameRev is a name with the mod revision of its value.
+type nameRev struct {
+	name string
+	rev  int64
+}
+
+// revisions returns revs, first moving the revisions of the initial sync
+// into it.
+func (h *CacheHelper[V]) revisions() map[string]int64 {
+	if h.pending != nil {
+		if len(h.revs) == 0 {
+			h.revs = make(map[string]int64, len(h.pending))
+		}
+		for _, nr := range h.pending {
+			h.revs[nr.name] = nr.rev
+		}
+		h.pending = nil
+	}
+	return h.revs
 }
 
 // resyncChunk is the number of keys of a snapshot decoded, then applied,
@@ -414,11 +447,11 @@ func (h *CacheHelper[V]) put(name, key string, value []byte, rev int64) bool {
 	if err != nil {
 		h.skip(fmt.Errorf("idxmap: cache %q: decode %q: %w", h.Prefix, key, err))
 		h.IDX.Delete(name)
-		delete(h.revs, name)
+		delete(h.revisions(), name)
 		return false
 	}
 	h.IDX.Put(name, v)
-	h.revs[name] = rev
+	h.revisions()[name] = rev
 	return true
 }
 

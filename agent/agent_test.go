@@ -237,6 +237,44 @@ func TestInjectionFillsNilFields(t *testing.T) {
 	}
 }
 
+// lowerConsumer embeds its dependencies in an unexported struct, whose
+// exported fields are the plugin's own as much as those of an exported one.
+type lowerConsumer struct {
+	lowerDeps
+	infra.PluginDeps
+}
+
+type lowerDeps struct {
+	Greeter Greeter
+	Value   vstore
+}
+
+func (c *lowerConsumer) Init() error { return nil }
+
+func TestInjectionReachesUnexportedEmbeddedStructs(t *testing.T) {
+	c := &lowerConsumer{}
+	c.SetName("lower")
+	c.Value.SetName("valuestore")
+	g := newGreeter("greeter")
+	a := newAgent(t, agent.AllPlugins(c, g))
+	if c.Greeter != g {
+		t.Errorf("Greeter = %v, want the greeter plugin", c.Greeter)
+	}
+	if got, want := a.Order(), []string{"valuestore", "greeter", "lower"}; !slices.Equal(got, want) {
+		t.Errorf("Order() = %v, want %v", got, want)
+	}
+
+	// Without a provider, the field is reported, not left nil.
+	c = &lowerConsumer{}
+	c.SetName("lower")
+	c.Value.SetName("valuestore")
+	_, err := agent.New(agent.Args(), quiet(), agent.AllPlugins(c))
+	var ie *agent.InjectionError
+	if !errors.As(err, &ie) || ie.Field != "lower.lowerDeps.Greeter" {
+		t.Errorf("agent.New without a Greeter: %v, want an InjectionError for lower.lowerDeps.Greeter", err)
+	}
+}
+
 func TestInjectionFillsPluginPointers(t *testing.T) {
 	type holder struct {
 		infra.PluginDeps

@@ -131,7 +131,7 @@ func (g *graph) walk(n *node, v reflect.Value, path string, errs *[]error) {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() {
+		if !f.IsExported() && !embeddedStruct(f) {
 			continue
 		}
 		fpath := path + "." + f.Name
@@ -144,12 +144,19 @@ func (g *graph) walk(n *node, v reflect.Value, path string, errs *[]error) {
 			continue
 		}
 		fv := v.Field(i)
-		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+		if embeddedStruct(f) {
 			g.walk(n, fv, fpath, errs)
 			continue
 		}
 		g.follow(n, fv, fpath, !tag.unordered, errs)
 	}
+}
+
+// embeddedStruct reports whether f is an embedded struct (not a pointer),
+// whose exported fields are the plugin's own even when the struct type is
+// unexported: reflect can set them, so they are followed and injected too.
+func embeddedStruct(f reflect.StructField) bool {
+	return f.Anonymous && f.Type.Kind() == reflect.Struct
 }
 
 // follow records a dependency on the plugin held by fv, if any.
@@ -241,11 +248,11 @@ func (g *graph) injectStruct(n *node, v reflect.Value, path string, logs *loggin
 		f := t.Field(i)
 		fpath := path + "." + f.Name
 		tag, err := parseTag(fpath, f.Tag.Get(tagKey))
-		if !f.IsExported() || tag.skip || err != nil {
+		if (!f.IsExported() && !embeddedStruct(f)) || tag.skip || err != nil {
 			continue // tag errors were reported by discover
 		}
 		fv := v.Field(i)
-		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+		if embeddedStruct(f) {
 			g.injectStruct(n, fv, fpath, logs, info, errs)
 			continue
 		}

@@ -24,6 +24,9 @@ var (
 	// ErrAttached is returned by Start and Restart for an attached process:
 	// the manager did not start it and does not know its command.
 	ErrAttached = errors.New("process is attached: the manager cannot start it")
+	// ErrManaged is returned by the REST control endpoints for a process
+	// started with ManagedBy: its owner must be asked instead.
+	ErrManaged = errors.New("process is managed by another plugin")
 	// ErrNoTemplatePath is returned by the template functions and by the
 	// Template option when the config sets no template-path.
 	ErrNoTemplatePath = errors.New("no template-path configured")

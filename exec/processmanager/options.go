@@ -50,6 +50,7 @@ type options struct {
 	backoff       backoff
 	statusCheck   bool
 	statusName    string
+	managedBy     string
 
 	// startOnly names the options given that apply only to processes the
 	// manager starts, so that AttachProcess can reject them.
@@ -169,6 +170,23 @@ func Notify(ch chan Notification) Option {
 func AutoTerminate() Option {
 	return func(o *options) error {
 		o.autoTerminate = true
+		return nil
+	}
+}
+
+// ManagedBy marks the process as owned by another plugin, which starts,
+// stops and restarts it through this API: owner says who, and how to reach
+// it, in words an operator can follow ("the supervisor: POST
+// /supervisor/programs/web/stop"). The REST control endpoints of the process
+// manager (POST /process/{name}/start, stop, restart) then refuse the
+// process with 409 and that text, instead of acting behind its owner's back;
+// the Go API is unaffected. Info shows owner as managed_by.
+func ManagedBy(owner string) Option {
+	return func(o *options) error {
+		if owner == "" {
+			return fmt.Errorf("%w: ManagedBy: empty owner", ErrInvalidOption)
+		}
+		o.managedBy = owner
 		return nil
 	}
 }

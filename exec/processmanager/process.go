@@ -397,6 +397,8 @@ type Info struct {
 	// NotificationsDropped counts notifications dropped because the reader
 	// of the notification channel fell more than 16 behind.
 	NotificationsDropped uint64 `json:"notifications_dropped"`
+	// ManagedBy is the owner given by the ManagedBy option, if any.
+	ManagedBy string `json:"managed_by,omitempty"`
 }
 
 // Info returns a snapshot of the process.
@@ -412,6 +414,7 @@ func (p *Process) Info() Info {
 		Detached:     p.opts.detach,
 		Restarts:     p.restarts,
 		RestartLimit: p.opts.restarts,
+		ManagedBy:    p.opts.managedBy,
 	}
 	if in.State == "" {
 		in.State = status.Initial

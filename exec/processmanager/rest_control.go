@@ -2,6 +2,7 @@ package processmanager
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -47,6 +48,11 @@ func (p *Plugin) control(op func(*Process) error) http.Handler {
 		proc := p.GetProcessByName(name)
 		if proc == nil {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "process " + name + " not found"})
+			return
+		}
+		if owner := proc.opts.managedBy; owner != "" {
+			err := fmt.Errorf("process %s: %w: %s", name, ErrManaged, owner)
+			writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
 			return
 		}
 		if err := op(proc); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/plinth-go/plinth/agent"
@@ -73,4 +74,36 @@ func postJSON(t *testing.T, url string, v any) int {
 		t.Fatalf("POST %s: %v in %q", url, err, body)
 	}
 	return resp.StatusCode
+}
+
+func TestRESTRefusesProcessesManagedByAnotherPlugin(t *testing.T) {
+	m := pm.NewPlugin()
+	h := rest.NewPlugin(rest.UseConf(rest.Config{Endpoint: "127.0.0.1:0"}))
+	agenttest.Start(t, agent.AllPlugins(h, m))
+	const owner = "the owner: use POST /owner/web/stop"
+	p, err := m.NewProcess(helper, pm.WithName("web"), pm.Args("sleep", "forever"), pm.ManagedBy(owner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil { // the Go API is the owner's, and works
+		t.Fatal(err)
+	}
+	base := "http://" + h.Addr().String()
+	for _, action := range []string{"start", "stop", "restart"} {
+		var e map[string]string
+		code := postJSON(t, base+"/process/web/"+action, &e)
+		if code != http.StatusConflict || !strings.Contains(e["error"], owner) {
+			t.Errorf("POST /process/web/%s = %d %v, want 409 naming the owner", action, code, e)
+		}
+	}
+	if !p.IsAlive() {
+		t.Error("the process was stopped behind its owner's back")
+	}
+	var info pm.Info
+	if code := getJSON(t, base+"/process/web", &info); code != http.StatusOK || info.ManagedBy != owner {
+		t.Errorf("GET /process/web = %d %+v, want managed_by %q", code, info, owner)
+	}
+	if _, err := p.StopAndWait(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -217,6 +217,7 @@ func (p *Plugin) definePrograms() error {
 			processmanager.Writer(out, out),
 			processmanager.Notify(p.notify),
 			processmanager.AutoTerminate(),
+			processmanager.ManagedBy("the supervisor: use POST " + ProgramsPath + "/" + pc.Name + "/{start|stop|restart}"),
 			processmanager.WithStopTimeout(cmp.Or(pc.StopTimeout, DefaultStopTimeout)),
 			processmanager.WithBackoff(prog.backoff()),
 		}

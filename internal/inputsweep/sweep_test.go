@@ -133,10 +133,9 @@ func check(t testing.TB, method, target string, got answer) {
 	}
 }
 
-// documented5xx reports whether a 5xx is one the plugins document. The
-// probes answer 503 once a plugin is in ERROR, which requests can cause: a
-// supervised program stopped through /process/{name}/stop, behind the
-// supervisor's back, ends as "terminated" and its status goes ERROR.
+// documented5xx reports whether a 5xx is one the plugins document: the
+// probes (and the dashboard's status stream) answer 503 once a plugin is in
+// ERROR, which the environment or a request of the sweep may cause.
 func documented5xx(path string, status int) bool {
 	return status == http.StatusServiceUnavailable &&
 		(path == probe.LivenessPath || path == probe.ReadinessPath || path == dashboard.EventsPath)
@@ -174,6 +173,7 @@ var badRequests = []struct {
 	{"process start unknown", http.MethodPost, "/process/nope/start", "", http.StatusNotFound},
 	{"process start with GET", http.MethodGet, "/process/nope/start", "", http.StatusMethodNotAllowed},
 	{"process unknown action", http.MethodPost, "/process/nope/jump", "", http.StatusNotFound},
+	{"supervised process stopped behind the supervisor", http.MethodPost, "/process/" + idleProgram + "/stop", "", http.StatusConflict},
 	{"programs with POST", http.MethodPost, supervisor.ProgramsPath, "[]", http.StatusMethodNotAllowed},
 	{"program unknown action", http.MethodPost, supervisor.ProgramsPath + "/" + idleProgram + "/jump", "", http.StatusBadRequest},
 	{"program unknown", http.MethodPost, supervisor.ProgramsPath + "/nope/stop", "", http.StatusNotFound},

@@ -1,7 +1,8 @@
 // Package faultsuite holds the end-to-end fault tests of Plinth: they run
-// the demo agent (examples/agent) as a separate process against etcd as a
-// separate process, break one of them, and check that the agent keeps the
-// promises docs/operations.md lists.
+// the demo agent (examples/agent) as a separate process against etcd, the
+// Kafka broker (cmd/plinth-kafka) and supervised programs, each a separate
+// process, break one of them, and check that the agent keeps the promises
+// docs/operations.md lists.
 //
 // The package has no API: it is only its tests.
 //
@@ -34,6 +35,13 @@
 //     grandchild survive, and grow neither its descriptors, goroutines nor
 //     threads; every request must succeed. Once the programs are stopped
 //     through REST the agent must have no child left.
+//   - TestKafkaBrokerCrashLosesAndDuplicatesNoAcknowledgedMessage runs the agent's demo
+//     traffic (500 messages a second, published and consumed by the agent
+//     as a member of a consumer group) against three brokers with synced
+//     writes, and SIGKILLs and restarts the brokers. Every acknowledged
+//     message must be consumed exactly once, at the offset it was
+//     acknowledged at; copies the broker stored twice (a kfake limit, see
+//     docs/kafka.md) are counted apart and checked to be such copies.
 //
 // # Short and long runs
 //

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/plinth-go/plinth/infra"
+	"github.com/plinth-go/plinth/infra/config"
 	"github.com/plinth-go/plinth/infra/rest"
 	"github.com/plinth-go/plinth/messaging"
 	"github.com/plinth-go/plinth/messaging/kafka"
@@ -116,26 +117,13 @@ func newTrafficPlugin() *trafficPlugin {
 // (messages flow once the Kafka plugin is connected) and registers the
 // REST API. Without the file the plugin stays disabled.
 func (p *trafficPlugin) Init() error {
-	var conf trafficConf
-	found := false
-	if p.Cfg != nil {
-		var err error
-		if found, err = p.Cfg.LoadValue(&conf); err != nil {
-			return fmt.Errorf("traffic: %w", err)
-		}
+	conf, found, err := loadTrafficConf(p.Cfg)
+	if err != nil {
+		return err
 	}
 	if !found {
 		p.Log.Debugf("no traffic.conf: the plugin is disabled")
 		return nil
-	}
-	if conf.Topic == "" {
-		conf.Topic = defaultTrafficTopic
-	}
-	switch {
-	case conf.Rate == 0:
-		conf.Rate = defaultTrafficRate
-	case conf.Rate < 0 || conf.Rate > maxTrafficRate:
-		return fmt.Errorf("traffic: config file %s: key %q: %d is not between 1 and %d", p.Cfg.GetConfigName(), "rate", conf.Rate, maxTrafficRate)
 	}
 	if p.Kafka.Disabled() {
 		return fmt.Errorf("traffic: config file %s enables the plugin but Kafka is disabled: write kafka.conf (or set -kafka-config) too", p.Cfg.GetConfigName())
@@ -143,7 +131,6 @@ func (p *trafficPlugin) Init() error {
 	p.conf = conf
 	p.run = strconv.FormatInt(time.Now().UnixNano(), 36)
 
-	var err error
 	if p.acked, err = openRecordFile(conf.AckedFile); err != nil {
 		return fmt.Errorf("traffic: acked-file: %w", err)
 	}
@@ -167,6 +154,32 @@ func (p *trafficPlugin) Init() error {
 	}
 	p.Log.Infof("publishing %d messages/s to topic %q once Kafka is reachable, and reading them back", conf.Rate, conf.Topic)
 	return nil
+}
+
+// loadTrafficConf reads traffic.conf, if there is one, and fills in the
+// defaults. Errors name the file.
+func loadTrafficConf(pc config.PluginConfig) (trafficConf, bool, error) {
+	var conf trafficConf
+	if pc == nil {
+		return conf, false, nil
+	}
+	found, err := pc.LoadValue(&conf)
+	if err != nil {
+		return conf, false, fmt.Errorf("traffic: %w", err)
+	}
+	if !found {
+		return conf, false, nil
+	}
+	if conf.Topic == "" {
+		conf.Topic = defaultTrafficTopic
+	}
+	switch {
+	case conf.Rate == 0:
+		conf.Rate = defaultTrafficRate
+	case conf.Rate < 0 || conf.Rate > maxTrafficRate:
+		return conf, false, fmt.Errorf("traffic: config file %s: key %q: %d is not between 1 and %d", pc.GetConfigName(), "rate", conf.Rate, maxTrafficRate)
+	}
+	return conf, true, nil
 }
 
 // AfterInit starts publishing in the background.

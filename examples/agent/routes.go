@@ -59,14 +59,13 @@ type routeList struct {
 // it at GET /routes. Lookups never go to etcd. Without etcd (the store is
 // disabled) it caches nothing, reports nothing and GET /routes answers 503.
 type routes struct {
-	RoutesDeps
+	routesDeps
 	m     *mem.Mapping[*route]
 	cache *idxmap.CacheHelper[*route] // nil when the store is disabled
 }
 
-// RoutesDeps are filled by the agent. The agent follows exported fields
-// only, so the embedded struct is exported although the plugin is not.
-type RoutesDeps struct {
+// routesDeps are filled by the agent.
+type routesDeps struct {
 	infra.PluginDeps
 	KV    kvdb.Store
 	Label servicelabel.ReaderAPI

@@ -171,15 +171,7 @@ func TestRouteCacheFollowsAnEtcdClusterAcrossMemberRestarts(t *testing.T) {
 		waitFor(t, recoverTimeout, fmt.Sprintf("round %d: status keys match /readiness", round), inSync(hc, cli, a))
 	}
 	recordCount(t, scenario, "cache resyncs (whole run)", int64(cacheStats(t, hc, a).Resyncs))
-	maxLatency, probes, err := p.stop()
-	record(t, scenario, "max probe latency", maxLatency)
-	t.Logf("%s: %d probes", scenario, probes)
-	if err != nil {
-		t.Error(err)
-	}
-	if maxLatency > maxProbeLatency {
-		t.Errorf("slowest probe took %v, want at most %v", maxLatency, maxProbeLatency)
-	}
+	p.stopAndCheck(t, scenario)
 }
 
 // lastReason wraps a condition for waitFor so that a failure shows the

@@ -132,15 +132,7 @@ func TestStatusKeysFollowTheAgentAcrossEtcdCrashes(t *testing.T) {
 		changes += 2 * (flapEnd.Restarts - flapStart.Restarts)
 	}
 	recordCount(t, scenario, "flapper changes in all", int64(changes))
-	maxLatency, probes, err := p.stop()
-	record(t, scenario, "max probe latency", maxLatency)
-	t.Logf("%s: %d probes", scenario, probes)
-	if err != nil {
-		t.Error(err)
-	}
-	if maxLatency > maxProbeLatency {
-		t.Errorf("slowest probe took %v, want at most %v", maxLatency, maxProbeLatency)
-	}
+	p.stopAndCheck(t, scenario)
 }
 
 // countFlapperWrites counts, for steadyFlapping, the writes to etcd (its
@@ -233,6 +225,21 @@ func startProber(c *http.Client, a *agent) *prober {
 		}
 	}()
 	return p
+}
+
+// stopAndCheck stops probing, records the slowest latency of the scenario
+// and fails the test if a probe failed or took longer than maxProbeLatency.
+func (p *prober) stopAndCheck(t *testing.T, scenario string) {
+	t.Helper()
+	maxLatency, probes, err := p.stop()
+	record(t, scenario, "max probe latency", maxLatency)
+	t.Logf("%s: %d probes", scenario, probes)
+	if err != nil {
+		t.Error(err)
+	}
+	if maxLatency > maxProbeLatency {
+		t.Errorf("slowest probe took %v, want at most %v", maxLatency, maxProbeLatency)
+	}
 }
 
 // stop stops probing and returns the slowest latency, the number of

@@ -401,20 +401,16 @@ func kafkaBinary(t *testing.T) string {
 // test and every produced batch fsynced before it is acknowledged, so that
 // a restart after SIGKILL finds every acknowledged message.
 type kafkaBroker struct {
-	t     *testing.T
-	addrs []string
-	args  []string
-	log   string // stderr of every run
-
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
+	process // its log gets the stderr of every run
+	addrs   []string
+	args    []string
 }
 
 // startKafka starts the brokers with the given -seed-topics.
 func startKafka(t *testing.T, topics string) *kafkaBroker {
 	t.Helper()
 	var ports []string
-	b := &kafkaBroker{t: t, log: filepath.Join(t.TempDir(), "plinth-kafka.log")}
+	b := &kafkaBroker{process: process{t: t, what: "plinth-kafka", log: filepath.Join(t.TempDir(), "plinth-kafka.log")}}
 	for range 3 {
 		p := strconv.Itoa(freePort(t))
 		ports = append(ports, p)
@@ -466,48 +462,4 @@ func (b *kafkaBroker) Start() {
 		b.Kill()
 		b.t.Fatalf("plinth-kafka: not ready after %v; output:\n%s", recoverTimeout, b.output())
 	}
-}
-
-// Kill SIGKILLs the brokers, as a crash would, and waits until they are
-// gone.
-func (b *kafkaBroker) Kill() {
-	b.t.Helper()
-	_ = b.cmd.Process.Signal(syscall.SIGKILL)
-	select {
-	case <-b.done:
-	case <-time.After(10 * time.Second):
-		b.t.Fatal("plinth-kafka: still running 10s after SIGKILL")
-	}
-}
-
-// stop ends running brokers with SIGTERM, and kills them if they do not
-// exit in time.
-func (b *kafkaBroker) stop() {
-	if b.cmd == nil {
-		return
-	}
-	select {
-	case <-b.done:
-		return
-	default:
-	}
-	_ = b.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-b.done:
-	case <-time.After(20 * time.Second):
-		b.t.Errorf("plinth-kafka: still running 20s after SIGTERM; killed")
-		_ = b.cmd.Process.Signal(syscall.SIGKILL)
-		<-b.done
-	}
-	if b.t.Failed() {
-		b.t.Logf("plinth-kafka output:\n%s", b.output())
-	}
-}
-
-func (b *kafkaBroker) output() string {
-	out, err := os.ReadFile(b.log)
-	if err != nil {
-		return err.Error()
-	}
-	return tail(string(out), 40)
 }

@@ -142,12 +142,18 @@ func printFigures(w io.Writer) {
 
 // agent is the demo agent running as a separate process.
 type agent struct {
-	t     *testing.T
+	process
 	label string
 	port  int
 	dir   string // config dir
 	env   []string
-	log   string // file with the output of every run
+}
+
+// process is a child process of a test, started again after each crash.
+type process struct {
+	t    *testing.T
+	what string // names it in failures: "agent", "plinth-kafka"
+	log  string // file with the output of every run
 
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
@@ -164,7 +170,8 @@ func newAgent(t *testing.T, label string, endpoints []string, files map[string]s
 		}
 	}
 	a := &agent{
-		t: t, label: label, port: freePort(t), dir: dir, log: filepath.Join(dir, "agent.log"),
+		process: process{t: t, what: "agent", log: filepath.Join(dir, "agent.log")},
+		label:   label, port: freePort(t), dir: dir,
 		env: append(os.Environ(), "ETCD_ENDPOINTS="+strings.Join(endpoints, ",")),
 	}
 	t.Cleanup(a.stop)
@@ -195,41 +202,49 @@ func (a *agent) Start() {
 	}(a.done)
 }
 
-// Kill SIGKILLs the agent, as a crash would, and waits until it is gone.
-func (a *agent) Kill() {
-	a.t.Helper()
-	_ = a.cmd.Process.Signal(syscall.SIGKILL)
+// Kill SIGKILLs the process, as a crash would, and waits until it is gone.
+func (p *process) Kill() {
+	p.t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	select {
-	case <-a.done:
+	case <-p.done:
 	case <-time.After(10 * time.Second):
-		a.t.Fatal("agent: still running 10s after SIGKILL")
+		p.t.Fatalf("%s: still running 10s after SIGKILL", p.what)
 	}
 }
 
-// stop ends a running agent the way an operator does, SIGTERM, and kills
-// it if it does not exit in time.
-func (a *agent) stop() {
-	if a.cmd == nil {
+// stop ends a running process the way an operator does, SIGTERM, and kills
+// it if it does not exit in time. When the test failed, it logs the end of
+// the output.
+func (p *process) stop() {
+	if p.cmd == nil {
 		return
 	}
 	select {
-	case <-a.done:
+	case <-p.done:
 		return
 	default:
 	}
-	_ = a.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-a.done:
+	case <-p.done:
 	case <-time.After(20 * time.Second):
-		a.t.Errorf("agent: still running 20s after SIGTERM; killed")
-		_ = a.cmd.Process.Signal(syscall.SIGKILL)
-		<-a.done
+		p.t.Errorf("%s: still running 20s after SIGTERM; killed", p.what)
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
 	}
-	if a.t.Failed() {
-		if b, err := os.ReadFile(a.log); err == nil {
-			a.t.Logf("agent output:\n%s", tail(string(b), 60))
-		}
+	if p.t.Failed() {
+		p.t.Logf("%s output:\n%s", p.what, p.output())
 	}
+}
+
+// output returns the end of the output of every run.
+func (p *process) output() string {
+	out, err := os.ReadFile(p.log)
+	if err != nil {
+		return err.Error()
+	}
+	return tail(string(out), 60)
 }
 
 func (a *agent) url(path string) string {

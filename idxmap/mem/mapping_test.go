@@ -204,3 +204,35 @@ func waitUntilWriterWaits[V any](m *Mapping[V]) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestGrowKeepsTheContentAndSizesTheNextBatches(t *testing.T) {
+	m := NewMapping(routeIndexers())
+	m.Put("r0", &route{vrf: "red", nextHops: []string{"h0"}})
+	m.Grow(0)
+	m.Grow(1000)
+	if got := m.ListNames("vrf", "red"); !slices.Equal(got, []string{"r0"}) {
+		t.Fatalf("after Grow on a full map: ListNames(vrf, red) = %v", got)
+	}
+	m.Delete("r0")
+
+	// Announced, then applied in chunks from empty, as CacheHelper does.
+	m.Grow(3000)
+	for c := range 3 {
+		var changes []idxmap.Change[*route]
+		for i := c * 1000; i < (c+1)*1000; i++ {
+			changes = append(changes, idxmap.Change[*route]{Name: "r" + strconv.Itoa(i),
+				Value: &route{vrf: "vrf" + strconv.Itoa(i%3), nextHops: []string{"h" + strconv.Itoa(i)}}})
+		}
+		m.Apply(changes)
+	}
+	if m.Len() != 3000 || len(m.ListNames("vrf", "vrf1")) != 1000 || bucketCount(m, "nexthop") != 3000 {
+		t.Errorf("Len %d, vrf1 %d, nexthop buckets %d; want 3000, 1000, 3000",
+			m.Len(), len(m.ListNames("vrf", "vrf1")), bucketCount(m, "nexthop"))
+	}
+	m.mu.RLock()
+	growing := m.growing
+	m.mu.RUnlock()
+	if growing != 0 {
+		t.Errorf("growing = %d after the batches, want 0", growing)
+	}
+}

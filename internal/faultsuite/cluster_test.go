@@ -434,30 +434,12 @@ type listedRoute struct {
 
 // cachedRoutes fetches GET /routes of the agent, with query if any.
 func cachedRoutes(ctx context.Context, c *http.Client, a *agent, query string) (synced bool, routes []listedRoute, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.url("/routes"+query), nil)
-	if err != nil {
-		return false, nil, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return false, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return false, nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return false, nil, fmt.Errorf("GET /routes%s: %s %s", query, resp.Status, body)
-	}
 	var l struct {
 		Synced bool          `json:"synced"`
 		Routes []listedRoute `json:"routes"`
 	}
-	if err := json.Unmarshal(body, &l); err != nil {
-		return false, nil, fmt.Errorf("GET /routes%s: body %q: %w", query, body, err)
-	}
-	return l.Synced, l.Routes, nil
+	err = requestJSON(ctx, c, http.MethodGet, a.url("/routes"+query), &l)
+	return l.Synced, l.Routes, err
 }
 
 // cacheStats returns the counters of GET /routes, or fails the test.
@@ -465,17 +447,8 @@ func cacheStats(t *testing.T, c *http.Client, a *agent) (st struct{ Rev, Resyncs
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.url("/routes"), nil)
-	if err != nil {
+	if err := requestJSON(ctx, c, http.MethodGet, a.url("/routes"), &st); err != nil {
 		t.Fatal(err)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatalf("GET /routes: %v", err)
 	}
 	return st
 }

@@ -3,7 +3,6 @@ package faultsuite
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -442,87 +441,13 @@ func agentGoroutines(ctx context.Context, c *http.Client, a *agent) (int, error)
 	var info struct {
 		Goroutines *int `json:"goroutines"`
 	}
-	if err := fetchJSON(ctx, c, a.url("/info"), &info); err != nil {
+	if err := requestJSON(ctx, c, http.MethodGet, a.url("/info"), &info); err != nil {
 		return 0, err
 	}
 	if info.Goroutines == nil {
 		return 0, fmt.Errorf("GET /info: no goroutines")
 	}
 	return *info.Goroutines, nil
-}
-
-// programStatus is the part of a program's status in GET
-// /supervisor/programs that the tests read.
-type programStatus struct {
-	Name     string `json:"name"`
-	State    string `json:"state"`
-	Pid      int    `json:"pid"`
-	Restarts int    `json:"restarts"`
-}
-
-func programStatuses(ctx context.Context, c *http.Client, a *agent) ([]programStatus, error) {
-	var progs []programStatus
-	err := fetchJSON(ctx, c, a.url("/supervisor/programs"), &progs)
-	return progs, err
-}
-
-// programByName returns the status of the program named name.
-func programByName(ctx context.Context, c *http.Client, a *agent, name string) (programStatus, error) {
-	progs, err := programStatuses(ctx, c, a)
-	if err != nil {
-		return programStatus{}, err
-	}
-	for _, p := range progs {
-		if p.Name == name {
-			return p, nil
-		}
-	}
-	return programStatus{}, fmt.Errorf("no program %s", name)
-}
-
-func fetchJSON(ctx context.Context, c *http.Client, url string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("GET %s: %w", url, err)
-	}
-	return nil
-}
-
-// stopProgram stops a supervised program through the REST API, as an
-// operator does; the program then stays stopped.
-func stopProgram(ctx context.Context, c *http.Client, a *agent, name string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url("/supervisor/programs/"+name+"/stop"), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var st programStatus
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST /supervisor/programs/%s/stop: %s (%v)", name, resp.Status, err)
-	}
-	if st.State != "stopped" || st.Pid != 0 {
-		return fmt.Errorf("POST /supervisor/programs/%s/stop: program %+v, want it stopped", name, st)
-	}
-	return nil
 }
 
 // httpLoad requests the paths from several goroutines, each in turn, with a

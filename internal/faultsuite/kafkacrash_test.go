@@ -3,7 +3,6 @@ package faultsuite
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -206,23 +205,8 @@ type trafficStatus struct {
 
 func getTraffic(ctx context.Context, c *http.Client, a *agent, method, path string) (trafficStatus, error) {
 	var s trafficStatus
-	req, err := http.NewRequestWithContext(ctx, method, a.url(path), nil)
-	if err != nil {
-		return s, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return s, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		return s, fmt.Errorf("%s %s: %s %s", method, path, resp.Status, body)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		return s, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	return s, nil
+	err := requestJSON(ctx, c, method, a.url(path), &s)
+	return s, err
 }
 
 // trafficNow returns the counters of the traffic plugin.
@@ -385,10 +369,7 @@ func kafkaBinary(t *testing.T) string {
 	t.Helper()
 	kafkaBuild.Do(func() {
 		kafkaBin = filepath.Join(filepath.Dir(agentBin), "plinth-kafka")
-		out, err := exec.Command("go", "build", "-o", kafkaBin, "github.com/plinth-go/plinth/cmd/plinth-kafka").CombinedOutput()
-		if err != nil {
-			kafkaBuildErr = fmt.Errorf("faultsuite: build cmd/plinth-kafka: %v\n%s", err, out)
-		}
+		kafkaBuildErr = goBuild(kafkaBin, "cmd/plinth-kafka")
 	})
 	if kafkaBuildErr != nil {
 		t.Fatal(kafkaBuildErr)

@@ -37,10 +37,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	agentBin = filepath.Join(dir, "agent")
-	build := exec.Command("go", "build", "-o", agentBin, "github.com/plinth-go/plinth/examples/agent")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "faultsuite: build the demo agent:", err)
+	if err := goBuild(agentBin, "examples/agent"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
@@ -56,6 +54,15 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// goBuild builds the command in pkg, a directory of the module, into out.
+func goBuild(out, pkg string) error {
+	b, err := exec.Command("go", "build", "-o", out, "github.com/plinth-go/plinth/"+pkg).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("faultsuite: build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
 }
 
 // rounds returns short in the default run and long with FAULTSUITE_LONG.
@@ -293,6 +300,31 @@ func probe(ctx context.Context, c *http.Client, url string) (int, status, time.D
 		return resp.StatusCode, s, took, fmt.Errorf("%s: body %q: %w", url, body, err)
 	}
 	return resp.StatusCode, s, took, nil
+}
+
+// requestJSON sends a request without a body and decodes the JSON of a 200
+// answer into v; any other status is an error with the body.
+func requestJSON(ctx context.Context, c *http.Client, method, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%s %s: body %q: %w", method, url, body, err)
+	}
+	return nil
 }
 
 // storedStates reads the status keys of the agent from etcd, as the map

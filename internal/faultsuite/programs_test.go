@@ -2,7 +2,6 @@ package faultsuite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -22,50 +21,63 @@ const sleeperConf = `programs:
     restarts: 0
 `
 
-// programPid returns the pid of a running supervised program, from GET
-// /supervisor/programs.
-func programPid(ctx context.Context, c *http.Client, a *agent, name string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.url("/supervisor/programs"), nil)
+// programStatus is the part of a program's entry in GET
+// /supervisor/programs (and of the answer to its actions) that the tests
+// read.
+type programStatus struct {
+	Name     string `json:"name"`
+	State    string `json:"state"`
+	Pid      int    `json:"pid"`
+	Restarts int    `json:"restarts"`
+}
+
+func programStatuses(ctx context.Context, c *http.Client, a *agent) ([]programStatus, error) {
+	var progs []programStatus
+	err := requestJSON(ctx, c, http.MethodGet, a.url("/supervisor/programs"), &progs)
+	return progs, err
+}
+
+// programByName returns the status of the program named name.
+func programByName(ctx context.Context, c *http.Client, a *agent, name string) (programStatus, error) {
+	progs, err := programStatuses(ctx, c, a)
 	if err != nil {
-		return 0, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var progs []struct {
-		Name  string `json:"name"`
-		State string `json:"state"`
-		Pid   int    `json:"pid"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&progs); err != nil {
-		return 0, fmt.Errorf("GET /supervisor/programs: %w", err)
+		return programStatus{}, err
 	}
 	for _, p := range progs {
 		if p.Name == name {
-			if p.State != "running" || p.Pid == 0 {
-				return 0, fmt.Errorf("program %s is %s", name, p.State)
-			}
-			return p.Pid, nil
+			return p, nil
 		}
 	}
-	return 0, fmt.Errorf("no program %s", name)
+	return programStatus{}, fmt.Errorf("no program %s", name)
+}
+
+// programPid returns the pid of a running supervised program.
+func programPid(ctx context.Context, c *http.Client, a *agent, name string) (int, error) {
+	p, err := programByName(ctx, c, a, name)
+	if err != nil {
+		return 0, err
+	}
+	if p.State != "running" || p.Pid == 0 {
+		return 0, fmt.Errorf("program %s is %s", name, p.State)
+	}
+	return p.Pid, nil
 }
 
 // startProgram starts a supervised program through the REST API.
 func startProgram(ctx context.Context, c *http.Client, a *agent, name string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url("/supervisor/programs/"+name+"/start"), nil)
-	if err != nil {
+	var st programStatus
+	return requestJSON(ctx, c, http.MethodPost, a.url("/supervisor/programs/"+name+"/start"), &st)
+}
+
+// stopProgram stops a supervised program through the REST API, as an
+// operator does; the program then stays stopped.
+func stopProgram(ctx context.Context, c *http.Client, a *agent, name string) error {
+	var st programStatus
+	if err := requestJSON(ctx, c, http.MethodPost, a.url("/supervisor/programs/"+name+"/stop"), &st); err != nil {
 		return err
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST /supervisor/programs/%s/start: %s", name, resp.Status)
+	if st.State != "stopped" || st.Pid != 0 {
+		return fmt.Errorf("POST /supervisor/programs/%s/stop: program %+v, want it stopped", name, st)
 	}
 	return nil
 }

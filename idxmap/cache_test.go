@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/plinth-go/plinth/infra/kvdb"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
+	"github.com/plinth-go/plinth/internal/freeport"
 )
 
 type iface struct {
@@ -407,16 +407,6 @@ type restartable struct {
 	srv      *embedded.Server
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func (r *restartable) start(ctx context.Context, clientAddr string) {
 	r.t.Helper()
 	srv, err := embedded.Start(ctx, embedded.Config{DataDir: r.dir, ClientAddr: clientAddr, PeerAddr: r.peerAddr, UnsafeNoFsync: true})
@@ -442,8 +432,8 @@ func TestCacheHelperCatchesUpAfterEtcdRestart(t *testing.T) {
 		t.Run("compact="+strconv.FormatBool(compact), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 			defer cancel()
-			r := &restartable{t: t, dir: t.TempDir(), peerAddr: freeAddr(t)}
-			addr := freeAddr(t)
+			r := &restartable{t: t, dir: t.TempDir(), peerAddr: freeport.Addr(t)}
+			addr := freeport.Addr(t)
 			r.start(ctx, addr)
 			defer func() { r.stop() }()
 			prefix := "/agent/if/"
@@ -465,7 +455,7 @@ func TestCacheHelperCatchesUpAfterEtcdRestart(t *testing.T) {
 			syncedRev := h.Stats().Rev
 
 			r.stop()
-			other := freeAddr(t)
+			other := freeport.Addr(t)
 			r.start(ctx, other)
 			side := rawClient(t, other)
 			for _, k := range []string{"eth1", "eth2", "eth3"} {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"net"
 	"strings"
 	"testing"
 
@@ -70,16 +69,6 @@ func FuzzExpandKey(f *testing.F) {
 			t.Fatalf("expandKey(%q, %q) = %q does not round-trip", label, key, got)
 		}
 	})
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // TestExitCodesAreStable pins the documented exit codes: scripts depend on

@@ -12,6 +12,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"gopkg.in/yaml.v3"
+
+	"github.com/plinth-go/plinth/internal/freeport"
 )
 
 func TestGetPrintsValueAsText(t *testing.T) {
@@ -402,7 +404,7 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 
 func TestUnreachableEtcdFailsWithinTimeout(t *testing.T) {
 	// A port nobody listens on: connection refused, retried until the timeout.
-	dead := freeAddr(t)
+	dead := freeport.Addr(t)
 	e := env{"ETCD_ENDPOINTS": dead + ",127.0.0.1:1"}
 	const timeout = 300 * time.Millisecond
 	for _, args := range [][]string{
@@ -446,7 +448,7 @@ func TestEnvironmentAndFlagPrecedence(t *testing.T) {
 		t.Errorf("--service-label over MICROSERVICE_LABEL: got %q", got)
 	}
 	// The flag wins over ETCD_ENDPOINTS: a dead endpoint from the flag fails.
-	r := e.agentctl(t, "", "kvdb", "get", "k", "-e", freeAddr(t), "--timeout", "200ms")
+	r := e.agentctl(t, "", "kvdb", "get", "k", "-e", freeport.Addr(t), "--timeout", "200ms")
 	if r.code != exitUnavailable {
 		t.Errorf("-e over ETCD_ENDPOINTS: exit %d, want %d", r.code, exitUnavailable)
 	}

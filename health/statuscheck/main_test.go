@@ -3,7 +3,6 @@ package statuscheck_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
+	"github.com/plinth-go/plinth/internal/freeport"
 )
 
 func TestMain(m *testing.M) {
@@ -80,19 +80,9 @@ type etcdServer struct {
 	s      *embedded.Server
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func startEtcd(t testing.TB) *etcdServer {
 	t.Helper()
-	e := &etcdServer{t: t, dir: t.TempDir(), client: freeAddr(t), peer: freeAddr(t)}
+	e := &etcdServer{t: t, dir: t.TempDir(), client: freeport.Addr(t), peer: freeport.Addr(t)}
 	e.Start()
 	t.Cleanup(e.Stop)
 	return e

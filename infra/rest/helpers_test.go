@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"flag"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -120,17 +119,6 @@ func baseURL(p *rest.Plugin) string { return "http://" + p.Addr().String() }
 // text is a handler that replies with s.
 func text(s string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, s) })
-}
-
-// freePort returns a port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

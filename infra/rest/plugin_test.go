@@ -16,6 +16,7 @@ import (
 
 	"github.com/plinth-go/plinth/infra/config"
 	"github.com/plinth-go/plinth/infra/rest"
+	"github.com/plinth-go/plinth/internal/freeport"
 )
 
 func TestZeroConfigListensOnDefaultEndpoint(t *testing.T) {
@@ -32,7 +33,7 @@ func TestZeroConfigListensOnDefaultEndpoint(t *testing.T) {
 }
 
 func TestPortPrecedence(t *testing.T) {
-	filePort, envPort, flagPort, codePort := freePort(t), freePort(t), freePort(t), freePort(t)
+	filePort, envPort, flagPort, codePort := freeport.Port(t), freeport.Port(t), freeport.Port(t), freeport.Port(t)
 	file := "endpoint: 127.0.0.1:" + itoa(filePort) + "\n"
 	env := map[string]string{"HTTP_PORT": itoa(envPort)}
 	flags := []string{"-http-port", itoa(flagPort)}

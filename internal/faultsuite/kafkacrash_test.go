@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
+	"github.com/plinth-go/plinth/internal/freeport"
 )
 
 // TestKafkaBrokerCrashLosesAndDuplicatesNoAcknowledgedMessage: the demo
@@ -393,7 +394,7 @@ func startKafka(t *testing.T, topics string) *kafkaBroker {
 	var ports []string
 	b := &kafkaBroker{process: process{t: t, what: "plinth-kafka", log: filepath.Join(t.TempDir(), "plinth-kafka.log")}}
 	for range 3 {
-		p := strconv.Itoa(freePort(t))
+		p := strconv.Itoa(freeport.Port(t))
 		ports = append(ports, p)
 		b.addrs = append(b.addrs, "127.0.0.1:"+p)
 	}

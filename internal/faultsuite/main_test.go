@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
+	"github.com/plinth-go/plinth/internal/freeport"
 )
 
 // agentBin is the demo agent, built once by TestMain.
@@ -178,7 +178,7 @@ func newAgent(t *testing.T, label string, endpoints []string, files map[string]s
 	}
 	a := &agent{
 		process: process{t: t, what: "agent", log: filepath.Join(dir, "agent.log")},
-		label:   label, port: freePort(t), dir: dir,
+		label:   label, port: freeport.Port(t), dir: dir,
 		env: append(os.Environ(), "ETCD_ENDPOINTS="+strings.Join(endpoints, ",")),
 	}
 	t.Cleanup(a.stop)
@@ -420,17 +420,6 @@ func mapsEqual(a, b map[string]int) bool {
 		}
 	}
 	return true
-}
-
-// freePort returns a TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func tail(s string, lines int) string {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"github.com/plinth-go/plinth/agent/agenttest"
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/health/statuscheck/model"
+	"github.com/plinth-go/plinth/internal/freeport"
 	"github.com/plinth-go/plinth/messaging"
 	"github.com/plinth-go/plinth/messaging/kafka"
 	"github.com/plinth-go/plinth/messaging/kafka/client"
@@ -173,12 +175,8 @@ func TestAgentStartsWithoutBrokersAndBecomesOKWhenOneAppears(t *testing.T) {
 
 func freePort(t *testing.T) (string, int) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String(), l.Addr().(*net.TCPAddr).Port
+	port := freeport.Port(t)
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), port
 }
 
 // brokerProcess is cmd/plinth-kafka running as a separate process.

@@ -9,13 +9,14 @@ import (
 
 	"github.com/plinth-go/plinth/agent"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
+	"github.com/plinth-go/plinth/internal/freeport"
 	"github.com/plinth-go/plinth/logging"
 )
 
 func TestAgentStartsFastWhileEtcdIsDown(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "etcd.conf")
-	if err := os.WriteFile(conf, []byte("endpoints: ["+freeAddr(t)+"]\ndial-timeout: 5s\n"), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte("endpoints: ["+freeport.Addr(t)+"]\ndial-timeout: 5s\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p := etcd.NewPlugin()

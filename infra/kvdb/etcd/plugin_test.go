@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
 	"github.com/plinth-go/plinth/infra/kvdb/kvdbtest"
+	"github.com/plinth-go/plinth/internal/freeport"
 )
 
 func rawClient(t testing.TB, endpoints []string) *clientv3.Client {
@@ -31,18 +31,6 @@ func rawClient(t testing.TB, endpoints []string) *clientv3.Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// freeAddr returns a local address with nothing listening on it.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 func TestDisabledWithoutEndpoints(t *testing.T) {
@@ -124,7 +112,7 @@ func TestConfigFileAndEnv(t *testing.T) {
 func TestStartsWhileEtcdIsDownAndConnectsWhenItAppears(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	addr := freeAddr(t)
+	addr := freeport.Addr(t)
 
 	start := time.Now()
 	p := newPlugin(t, etcd.Config{Endpoints: []string{addr}, DialTimeout: 500 * time.Millisecond})

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/plinth-go/plinth/internal/freeport"
 	"github.com/plinth-go/plinth/messaging"
 	"github.com/plinth-go/plinth/messaging/kafka/client"
 	"github.com/plinth-go/plinth/messaging/kafka/mux"
@@ -130,12 +132,8 @@ func numbered(prefix string, n int) []string {
 // freeAddr returns a loopback address nothing listens on.
 func freeAddr(t *testing.T) (string, int) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String(), l.Addr().(*net.TCPAddr).Port
+	port := freeport.Port(t)
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), port
 }
 
 // states records what a multiplexer reports through WithStateFunc.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
+	"github.com/plinth-go/plinth/internal/freeport"
 )
 
 // testConfig is a single member in a fresh temp dir on free ports.
@@ -173,8 +174,8 @@ func TestStartHonoursContext(t *testing.T) {
 	// A member of a two-member cluster whose peer never comes cannot get
 	// ready; the context ends the wait and nothing is left running.
 	cfg := testConfig(t)
-	cfg.PeerAddr = freeAddr(t)
-	cfg.InitialCluster = fmt.Sprintf("plinth=http://%s,absent=http://%s", cfg.PeerAddr, freeAddr(t))
+	cfg.PeerAddr = freeport.Addr(t)
+	cfg.InitialCluster = fmt.Sprintf("plinth=http://%s,absent=http://%s", cfg.PeerAddr, freeport.Addr(t))
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
 	begin := time.Now()
@@ -196,7 +197,7 @@ func TestClusterKeepsServingWithOneMemberStopped(t *testing.T) {
 	peers := make([]string, len(names))
 	var members []string
 	for i, n := range names {
-		peers[i] = freeAddr(t)
+		peers[i] = freeport.Addr(t)
 		members = append(members, n+"=http://"+peers[i])
 	}
 	initial := strings.Join(members, ",")
@@ -248,14 +249,4 @@ func TestClusterKeepsServingWithOneMemberStopped(t *testing.T) {
 			t.Errorf("Get(%q) on the remaining members = missing", key)
 		}
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

@@ -3,7 +3,6 @@ package etcdtest
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
+	"github.com/plinth-go/plinth/internal/freeport"
 )
 
 // Start starts an etcd server in the test process on free ports, with its
@@ -104,17 +104,6 @@ func FindLeaks(opts ...goleak.Option) error {
 	}
 }
 
-// freeAddr returns 127.0.0.1:<port> with a port that was free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("etcdtest: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // Cluster is a multi-member etcd cluster of separate processes.
 type Cluster struct {
 	members []*Process
@@ -133,7 +122,7 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	var initial []string
 	for i := range n {
 		names[i] = fmt.Sprintf("member%d", i)
-		peers[i] = freeAddr(t)
+		peers[i] = freeport.Addr(t)
 		initial = append(initial, names[i]+"=http://"+peers[i])
 	}
 	c := &Cluster{}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/plinth-go/plinth/internal/freeport"
 )
 
 // Timeouts of the process helpers. They are generous because a loaded CI
@@ -103,10 +105,10 @@ func newProcess(t testing.TB, bin string, opts []ProcessOption) *Process {
 	}
 	// Fixed ports, so that Restart comes back where clients expect it.
 	if cfg.clientAddr == "" {
-		cfg.clientAddr = freeAddr(t)
+		cfg.clientAddr = freeport.Addr(t)
 	}
 	if cfg.peerAddr == "" {
-		cfg.peerAddr = freeAddr(t)
+		cfg.peerAddr = freeport.Addr(t)
 	}
 	if cfg.dataDir == "" {
 		cfg.dataDir = filepath.Join(t.TempDir(), "etcd")

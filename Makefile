@@ -7,9 +7,13 @@ T        ?=
 RACE     ?= -race
 TIMEOUT  ?= 20m
 FUZZTIME ?= 20s
-BENCHCOUNT ?= 3
+BENCHROUNDS ?= 5
+STRESSCOUNT ?= 10
+STRESSCPU  ?= 1,2,4
+STRESSJOBS ?= 2
+STRESSTIMEOUT ?= 120m
 
-.PHONY: all build run test vet lint bench fuzz chaos proto tidy clean
+.PHONY: all build run test vet lint bench stress fuzz chaos proto tidy clean
 
 all: build
 
@@ -25,21 +29,32 @@ run:
 test: vet
 	$(GO) test $(RACE) -count=1 -timeout $(TIMEOUT) $(if $(T),-run '$(T)') $(PKG)
 
+## vet: gofmt and go vet of both modules (the benchmarks must keep compiling),
+## and the tests of the ratios tool.
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "not gofmt-ed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKG)
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./cmd/...
 
 ## lint: vet, gofmt and go.mod tidiness.
 lint: vet
 	$(GO) mod tidy -diff
 	cd bench && $(GO) mod tidy -diff
 
-## bench: side-by-side comparisons with peers; prints `ratio <name> <ours/peer>` lines.
-##   make bench B=Kvdb BENCHCOUNT=5   runs only the matching benchmarks
+## bench: side-by-side comparisons with peers, the sides interleaved for
+## BENCHROUNDS rounds; prints `ratio <name> <median> (<min>–<max>, n=N)` lines.
+##   make bench B=Kvdb BENCHROUNDS=9   runs only the matching benchmarks
 bench:
-	cd bench && $(GO) test -run '^$$' -bench '$(or $(B),.)' -benchmem -count $(BENCHCOUNT) -timeout 60m ./... | tee bench.txt
+	cd bench && BENCHROUNDS=$(BENCHROUNDS) $(GO) test -run '^$$' -bench '$(or $(B),.)' -benchmem -count 1 -timeout 90m ./... | tee bench.txt
 	cd bench && $(GO) run ./cmd/ratios < bench.txt
+
+## stress: every package's tests, -count STRESSCOUNT for each -cpu value in
+## STRESSCPU, with the race detector while busy loops keep every core busy;
+## ends with a table of package, runs and failures (non-zero on any failure).
+##   make stress PKG=./idxmap/... STRESSCOUNT=20
+stress:
+	PKGS='$(PKG)' COUNT=$(STRESSCOUNT) CPUS=$(STRESSCPU) JOBS=$(STRESSJOBS) TIMEOUT=$(STRESSTIMEOUT) GO=$(GO) bash .ci/stress
 
 ## fuzz: run every fuzz target for FUZZTIME, then print a summary table;
 ## corpora live under each package's testdata/fuzz/FuzzX.

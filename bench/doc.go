@@ -5,10 +5,13 @@
 // Each comparison is one benchmark whose last sub-benchmark level names the
 // implementation: "ours" for Plinth and the peer's name otherwise, e.g.
 // BenchmarkAgentStartStop/N=100/ours and BenchmarkAgentStartStop/N=100/fx.
-// `make bench` runs them (-count 3) and cmd/ratios prints one line per peer,
-// comparing the medians of the samples:
+// The sides run interleaved, ours then each peer, for BENCHROUNDS rounds
+// (5 by default), so that a change of the machine's load lands on both.
+// `make bench` runs them and cmd/ratios prints one line per peer: the
+// median of the per-round ratios ours/peer time per operation (below 1:
+// Plinth faster), with their range and count:
 //
-//	ratio agent-start-stop/N=100-vs-fx 0.42
+//	ratio agent-start-stop/N=100-vs-fx 0.420 (0.395–0.447, n=5)
 //
-// where the number is ours/peer time per operation (below 1: Plinth faster).
+// docs/testing.md says how to read them.
 package bench

@@ -33,6 +33,12 @@ type Config struct {
 	// NonFatalPlugins lists plugins whose ERROR fails neither liveness nor
 	// readiness.
 	NonFatalPlugins []string `yaml:"non-fatal-plugins"`
+	// LivenessIncludesDependencies makes the ERROR of an external
+	// dependency (a plugin registered with RegisterDependency: the etcd and
+	// Kafka clients) fail liveness too. By default it fails readiness only:
+	// an orchestrator restarts a container whose liveness fails, and
+	// restarting every agent because etcd is down does not bring etcd back.
+	LivenessIncludesDependencies bool `yaml:"liveness-includes-dependencies"`
 	// DisableMetrics turns GET /metrics off.
 	DisableMetrics bool `yaml:"disable-metrics"`
 }
@@ -153,9 +159,8 @@ func (p *Plugin) current() *rendered {
 		return r
 	}
 	r := &rendered{snap: snap}
-	eff := p.effectiveState(snap)
-	r.live = eff != statuscheck.StateError
-	r.ready = eff == statuscheck.StateOK
+	r.live = p.effectiveState(snap, "liveness") != statuscheck.StateError
+	r.ready = p.effectiveState(snap, "readiness") == statuscheck.StateOK
 	body := snap.Agent.AppendJSON(make([]byte, 0, 256+128*len(snap.Agent.GetPlugins())))
 	if p.nonFatalJSON != nil {
 		body = append(body[:len(body)-1], `,"non_fatal_plugins":`...)
@@ -167,9 +172,10 @@ func (p *Plugin) current() *rendered {
 	return r
 }
 
-// effectiveState is the agent state with the ERROR of non-fatal plugins
-// ignored.
-func (p *Plugin) effectiveState(snap *statuscheck.Snapshot) statuscheck.PluginState {
+// effectiveState is the agent state as check sees it: the ERROR of a
+// non-fatal plugin is ignored, and so is, for liveness, the ERROR of an
+// external dependency (unless the config says otherwise).
+func (p *Plugin) effectiveState(snap *statuscheck.Snapshot, check string) statuscheck.PluginState {
 	st := statuscheck.StateOK
 	if !snap.Started {
 		st = statuscheck.StateInit
@@ -177,7 +183,7 @@ func (p *Plugin) effectiveState(snap *statuscheck.Snapshot) statuscheck.PluginSt
 	for _, ps := range snap.Agent.GetPlugins() {
 		switch statuscheck.PluginState(ps.GetState()) {
 		case statuscheck.StateError:
-			if !p.nonFatal[ps.GetName()] {
+			if p.errorCounts(snap, ps.GetName(), check) {
 				return statuscheck.StateError
 			}
 		case statuscheck.StateInit:
@@ -185,6 +191,17 @@ func (p *Plugin) effectiveState(snap *statuscheck.Snapshot) statuscheck.PluginSt
 		}
 	}
 	return st
+}
+
+// errorCounts reports whether an ERROR of the plugin named name fails check.
+func (p *Plugin) errorCounts(snap *statuscheck.Snapshot, name, check string) bool {
+	if p.nonFatal[name] {
+		return false
+	}
+	if check == "liveness" && !p.cfg.LivenessIncludesDependencies && snap.Dependency(name) {
+		return false
+	}
+	return true
 }
 
 func (p *Plugin) serveLiveness(w http.ResponseWriter, r *http.Request) {
@@ -227,18 +244,21 @@ func (p *Plugin) verbose(snap *statuscheck.Snapshot, check string, ok bool) []by
 		b.WriteString("[-]agent starting\n")
 	}
 	for _, ps := range snap.Agent.GetPlugins() {
+		name := ps.GetName()
 		state := statuscheck.PluginState(ps.GetState())
-		nonFatal := p.nonFatal[ps.GetName()]
 		pass := state == statuscheck.StateOK ||
-			(state == statuscheck.StateError && nonFatal) ||
+			(state == statuscheck.StateError && !p.errorCounts(snap, name, check)) ||
 			(state == statuscheck.StateInit && check == "liveness")
 		mark := "[-]"
 		if pass {
 			mark = "[+]"
 		}
-		fmt.Fprintf(&b, "%s%s %s", mark, ps.GetName(), state)
-		if nonFatal {
+		fmt.Fprintf(&b, "%s%s %s", mark, name, state)
+		switch {
+		case p.nonFatal[name]:
 			b.WriteString(" (non-fatal)")
+		case snap.Dependency(name) && !p.cfg.LivenessIncludesDependencies:
+			b.WriteString(" (dependency: readiness only)")
 		}
 		if e := ps.GetError(); e != "" {
 			fmt.Fprintf(&b, ": %s", strings.ReplaceAll(e, "\n", " "))

@@ -201,8 +201,63 @@ func TestReadinessStaysFastWhileEtcdIsDown(t *testing.T) {
 			t.Fatal("the probes never showed etcd in ERROR")
 		}
 	}
+	_ = s.sc.ReportStateChange("flapping", statuscheck.StateOK, nil)
 	if code, _, _ := s.get(t, "/readiness"); code != 503 {
 		t.Errorf("GET /readiness = %d with etcd down, want 503", code)
+	}
+	// etcd is an external dependency: restarting the agent would not bring
+	// it back, so liveness stays up.
+	if code, body, _ := s.get(t, "/liveness"); code != 200 {
+		t.Errorf("GET /liveness = %d with etcd down, want 200\n%s", code, body)
+	}
+	code, body, _ := s.get(t, "/liveness?verbose")
+	if code != 200 || !strings.Contains(body, "[+]etcd ERROR (dependency: readiness only): ") || !strings.HasSuffix(body, "liveness check passed\n") {
+		t.Errorf("GET /liveness?verbose = %d\n%s\nwant 200 with etcd passing as a dependency", code, body)
+	}
+	code, body, _ = s.get(t, "/readiness?verbose")
+	if code != 503 || !strings.Contains(body, "[-]etcd ERROR (dependency: readiness only): ") || !strings.HasSuffix(body, "readiness check failed\n") {
+		t.Errorf("GET /readiness?verbose = %d\n%s\nwant 503 with etcd failing", code, body)
+	}
+}
+
+func TestLivenessIncludesDependenciesRestoresTheOldBehaviour(t *testing.T) {
+	e := startEtcd(t)
+	kv := etcd.NewPlugin(etcd.UseConf(etcd.Config{Endpoints: e.ep, DialTimeout: time.Second}))
+	s := startServer(t, []probe.Option{probe.UseConf(probe.Config{LivenessIncludesDependencies: true})}, nil, kv, servicelabel.NewPlugin())
+	e.Stop()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body, _ := s.get(t, "/liveness?verbose")
+		if code == 503 {
+			if !strings.Contains(body, "[-]etcd ERROR: ") {
+				t.Errorf("GET /liveness?verbose = 503\n%s\nwant etcd failing liveness", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /liveness = %d 30 s after etcd stopped, want 503 with liveness-includes-dependencies\n%s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, _, _ := s.get(t, "/readiness"); code != 503 {
+		t.Errorf("GET /readiness = %d with etcd down, want 503", code)
+	}
+}
+
+func TestAPluginErrorThatIsNoDependencyFailsBothProbes(t *testing.T) {
+	s := startServer(t, nil, nil)
+	if err := s.sc.RegisterDependency("db", nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.sc.ReportStateChange("db", statuscheck.StateError, errors.New("unreachable"))
+	if code, _, _ := s.get(t, "/liveness"); code != 200 {
+		t.Errorf("GET /liveness = %d with only a dependency in ERROR, want 200", code)
+	}
+	_ = s.sc.ReportStateChange("worker", statuscheck.StateError, errors.New("deadlocked"))
+	for _, path := range []string{"/liveness", "/readiness"} {
+		if code, _, _ := s.get(t, path); code != 503 {
+			t.Errorf("GET %s = %d with a plugin of its own in ERROR, want 503", path, code)
+		}
 	}
 }
 

@@ -65,6 +65,21 @@ type PluginStatusWriter interface {
 	ReportStateChange(pluginName string, state PluginState, lastError error) error
 }
 
+// DependencyRegisterer is implemented by the status check. A plugin whose
+// state says whether an external service is reachable (the etcd and Kafka
+// clients, a database, an upstream API) registers with RegisterDependency
+// instead of Register: its ERROR then fails readiness but not liveness, by
+// default (see the probe plugin). Restarting the agent does not bring such
+// a service back, so an orchestrator should stop sending it work, not
+// restart it. Plugins that hold a PluginStatusWriter find it with a type
+// assertion.
+type DependencyRegisterer interface {
+	// RegisterDependency is Register for a plugin that stands for an
+	// external dependency. Registering a plugin that already exists marks
+	// it as a dependency.
+	RegisterDependency(pluginName string, probe PluginStateProbe) error
+}
+
 // AgentStatusReader reads the aggregated status of the agent.
 type AgentStatusReader interface {
 	// GetAgentStatus returns a copy of the agent status, with its plugins
@@ -101,6 +116,15 @@ type Snapshot struct {
 	Started bool
 	// Seq numbers the snapshots: every change increments it.
 	Seq uint64
+
+	dependencies map[string]struct{} // read only
+}
+
+// Dependency reports whether the plugin named name was registered as an
+// external dependency (see DependencyRegisterer).
+func (s *Snapshot) Dependency(name string) bool {
+	_, ok := s.dependencies[name]
+	return ok
 }
 
 // Plugin returns the status of the plugin named name, or nil.

@@ -32,10 +32,12 @@ type Config struct {
 	// ExpireWithAgent puts the status keys under the store's session lease
 	// (kvdb.WithSession), which the store keeps alive while the agent runs:
 	// the keys disappear a session TTL (etcd.conf session-ttl, 10s by
-	// default) after the agent dies or loses the store, and at once when it
-	// stops. When false (the default) the keys stay and keep the last state
-	// written.
-	ExpireWithAgent bool `yaml:"expire-with-agent"`
+	// default) after the agent dies or cannot reach the store, and at once
+	// when it stops; a lost lease is replaced and the keys are put again.
+	// Nil means true, the default, so that a dead agent never looks
+	// healthy. With false the keys stay after the agent and keep the last
+	// state written.
+	ExpireWithAgent *bool `yaml:"expire-with-agent"`
 	// DisablePublish keeps the status in memory only: nothing is written to
 	// the key-value store. The probes still serve it.
 	DisablePublish bool `yaml:"disable-publish"`
@@ -51,8 +53,15 @@ func (c Config) withDefaults() Config {
 	if c.PublishTimeout == 0 {
 		c.PublishTimeout = DefaultPublishTimeout
 	}
+	if c.ExpireWithAgent == nil {
+		expire := true
+		c.ExpireWithAgent = &expire
+	}
 	return c
 }
+
+// expireWithAgent is ExpireWithAgent with its default applied.
+func (c Config) expireWithAgent() bool { return c.ExpireWithAgent == nil || *c.ExpireWithAgent }
 
 func (c Config) validate() error {
 	var errs []error

@@ -60,7 +60,7 @@
 //	probe-interval: 5s      # time between calls of each pull probe
 //	probe-timeout: 2s       # a probe slower than this makes its plugin ERROR
 //	publish-timeout: 5s     # bound of one read or write of the store
-//	expire-with-agent: false # put keys under the store's session lease
+//	expire-with-agent: true # keys go one session TTL after the agent dies
 //	disable-publish: false  # keep the status in memory only
 //
 // # Concurrency

@@ -14,6 +14,7 @@ import (
 	"github.com/plinth-go/plinth/agent"
 	"github.com/plinth-go/plinth/agent/agenttest"
 	"github.com/plinth-go/plinth/health/statuscheck"
+	"github.com/plinth-go/plinth/health/statuscheck/model"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/servicelabel"
 )
@@ -28,13 +29,20 @@ type rig struct {
 
 func newRig(t *testing.T, e *etcdServer, label string, conf statuscheck.Config, opts ...statuscheck.Option) *rig {
 	t.Helper()
+	return newRigWithSession(t, e, label, conf, 0, opts...)
+}
+
+// newRigWithSession is newRig with the etcd plugin's session TTL (0 for the
+// default).
+func newRigWithSession(t *testing.T, e *etcdServer, label string, conf statuscheck.Config, sessionTTL time.Duration, opts ...statuscheck.Option) *rig {
+	t.Helper()
 	if conf.ProbeInterval == 0 {
 		conf.ProbeInterval = time.Hour // rounds are driven by ProbeRound
 	}
 	sc := statuscheck.NewPlugin(append([]statuscheck.Option{statuscheck.UseConf(conf)}, opts...)...)
 	// DialTimeout bounds the etcd plugin's probes, so that a stopped server
 	// is noticed quickly.
-	kv := etcd.NewPlugin(etcd.UseConf(etcd.Config{Endpoints: e.Endpoints(), DialTimeout: time.Second}))
+	kv := etcd.NewPlugin(etcd.UseConf(etcd.Config{Endpoints: e.Endpoints(), DialTimeout: time.Second, SessionTTL: sessionTTL}))
 	agenttest.Start(t, agent.AllPlugins(kv, servicelabel.NewPlugin(servicelabel.UseLabel(label)), sc))
 	cli, err := clientv3.New(clientv3.Config{Endpoints: e.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
@@ -241,7 +249,7 @@ func TestEtcdDownDoesNotBlockAndKeysConvergeWhenBack(t *testing.T) {
 
 func TestExpireWithAgentPutsKeysUnderTheSessionLease(t *testing.T) {
 	e := startEtcd(t)
-	r := newRig(t, e, "lease1", statuscheck.Config{ExpireWithAgent: true})
+	r := newRig(t, e, "lease1", statuscheck.Config{ExpireWithAgent: ptr(true)})
 	r.awaitEtcdOK(t)
 	_ = r.sc.ReportStateChange("app", statuscheck.StateOK, nil)
 	deadline := time.Now().Add(20 * time.Second)
@@ -263,6 +271,121 @@ func TestExpireWithAgentPutsKeysUnderTheSessionLease(t *testing.T) {
 	}
 }
 
+// TestStatusKeysComeBackAfterTheSessionLeaseIsLost: with the default
+// expire-with-agent, the keys live under the session lease. However that
+// lease is lost while the agent runs, every key is written again under a new
+// one within session-ttl + 2 s of etcd being healthy, equals what the
+// status check holds, and is still there a session TTL later (a key left on
+// the dead lease would be gone by then).
+func TestStatusKeysComeBackAfterTheSessionLeaseIsLost(t *testing.T) {
+	const ttl = 2 * time.Second
+	for _, fault := range []struct {
+		name string
+		do   func(t *testing.T, e *etcdServer, r *rig)
+	}{
+		{"revoked by another client", func(t *testing.T, e *etcdServer, r *rig) {
+			lease := r.leaseOf(t, "check/status/v1/agent")
+			if _, err := r.cli.Revoke(context.Background(), clientv3.LeaseID(lease)); err != nil {
+				t.Fatalf("revoke: %v", err)
+			}
+		}},
+		{"etcd down longer than the TTL", func(t *testing.T, e *etcdServer, r *rig) {
+			e.Stop()
+			time.Sleep(2*ttl + time.Second)
+			e.Start()
+		}},
+		{"etcd data wiped", func(t *testing.T, e *etcdServer, r *rig) {
+			e.Wipe()
+		}},
+	} {
+		t.Run(fault.name, func(t *testing.T) {
+			e := startEtcd(t)
+			r := newRigWithSession(t, e, "lost", statuscheck.Config{}, ttl)
+			r.awaitEtcdOK(t)
+			for _, name := range []string{"a", "b", "c"} {
+				_ = r.sc.ReportStateChange(name, statuscheck.StateOK, nil)
+			}
+			_ = r.sc.ReportStateChange("d", statuscheck.StateError, errors.New("d is down"))
+			r.awaitStatusKeys(t, 20*time.Second)
+
+			fault.do(t, e, r)
+			r.awaitEtcdOK(t)
+			healthy := time.Now()
+			r.awaitStatusKeys(t, ttl+2*time.Second)
+			t.Logf("keys equal the status %v after etcd was healthy", time.Since(healthy).Round(time.Millisecond))
+			time.Sleep(ttl + time.Second)
+			r.awaitStatusKeys(t, 0)
+		})
+	}
+}
+
+// leaseOf returns the lease of a key relative to the agent prefix.
+func (r *rig) leaseOf(t *testing.T, key string) int64 {
+	t.Helper()
+	resp, err := r.cli.Get(context.Background(), r.prefix+key)
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("get %s%s: %v, %d keys", r.prefix, key, err, len(resp.Kvs))
+	}
+	return resp.Kvs[0].Lease
+}
+
+// awaitStatusKeys waits up to within until the status keys in etcd are
+// exactly those of the status check's snapshot, with the same values, each
+// bound to a lease that etcd keeps (TTL > 0). With within 0 it checks once.
+func (r *rig) awaitStatusKeys(t *testing.T, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		diff := r.statusKeysDiff(t)
+		if diff == "" {
+			return
+		}
+		if !time.Now().Before(deadline) {
+			t.Fatalf("status keys in etcd differ from the status check after %v: %s", within, diff)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (r *rig) statusKeysDiff(t *testing.T) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := r.cli.Get(ctx, r.prefix+"check/status/v1/", clientv3.WithPrefix())
+	if err != nil {
+		return err.Error()
+	}
+	snap := r.sc.Snapshot()
+	want := map[string]string{r.prefix + model.AgentStatusKey(): string(snap.Agent.AppendJSON(nil))}
+	for _, ps := range snap.Agent.GetPlugins() {
+		want[r.prefix+model.PluginStatusKey(ps.GetName())] = string((&model.PluginStatus{
+			State: ps.GetState(), LastChange: ps.GetLastChange(), LastUpdate: ps.GetLastUpdate(), Error: ps.GetError(),
+		}).AppendJSON(nil))
+	}
+	var diffs []string
+	for _, kv := range resp.Kvs {
+		k := string(kv.Key)
+		w, ok := want[k]
+		delete(want, k)
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("extra key %s", k))
+		case string(kv.Value) != w:
+			diffs = append(diffs, fmt.Sprintf("%s = %s, want %s", k, kv.Value, w))
+		case kv.Lease == 0:
+			diffs = append(diffs, fmt.Sprintf("%s has no lease", k))
+		default:
+			ttl, err := r.cli.TimeToLive(ctx, clientv3.LeaseID(kv.Lease))
+			if err != nil || ttl.TTL <= 0 {
+				diffs = append(diffs, fmt.Sprintf("%s is bound to lease %x, which etcd does not keep (%v)", k, kv.Lease, err))
+			}
+		}
+	}
+	for k := range want {
+		diffs = append(diffs, fmt.Sprintf("missing key %s", k))
+	}
+	return strings.Join(diffs, "; ")
+}
+
 func TestPublishingNeedsTheServiceLabel(t *testing.T) {
 	e := startEtcd(t)
 	sc := statuscheck.NewPlugin()
@@ -277,3 +400,5 @@ func TestPublishingNeedsTheServiceLabel(t *testing.T) {
 		t.Errorf("Start = %v, want it to say %q", err, want)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

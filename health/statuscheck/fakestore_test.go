@@ -11,11 +11,13 @@ import (
 )
 
 // flakyStore is an in-memory kvdb.Store that fails every operation while
-// down, and counts writes per key.
+// down, and counts writes per key. Keys put WithSession are marked as
+// bound to its one session, which never ends.
 type flakyStore struct {
 	mu        sync.Mutex
 	down      bool
 	data      map[string][]byte
+	session   map[string]bool
 	writes    map[string]int
 	lists     int
 	onConnect []func()
@@ -24,7 +26,7 @@ type flakyStore struct {
 var errDown = errors.New("store down")
 
 func newFlakyStore() *flakyStore {
-	return &flakyStore{data: map[string][]byte{}, writes: map[string]int{}}
+	return &flakyStore{data: map[string][]byte{}, session: map[string]bool{}, writes: map[string]int{}}
 }
 
 func (s *flakyStore) setDown(down bool) {
@@ -59,13 +61,14 @@ type flakyBroker struct {
 	prefix string
 }
 
-func (b *flakyBroker) Put(_ context.Context, key string, value []byte, _ ...kvdb.PutOption) error {
+func (b *flakyBroker) Put(_ context.Context, key string, value []byte, opts ...kvdb.PutOption) error {
 	b.s.mu.Lock()
 	defer b.s.mu.Unlock()
 	if b.s.down {
 		return errDown
 	}
 	b.s.data[b.prefix+key] = append([]byte(nil), value...)
+	b.s.session[b.prefix+key] = kvdb.ApplyPutOptions(opts).Session
 	b.s.writes[b.prefix+key]++
 	return nil
 }
@@ -80,7 +83,11 @@ func (b *flakyBroker) List(_ context.Context, prefix string) ([]kvdb.KeyValue, i
 	var kvs []kvdb.KeyValue
 	for k, v := range b.s.data {
 		if rel, ok := strings.CutPrefix(k, b.prefix+prefix); ok {
-			kvs = append(kvs, kvdb.KeyValue{Key: prefix + rel, Value: v})
+			kv := kvdb.KeyValue{Key: prefix + rel, Value: v}
+			if b.s.session[k] {
+				kv.Lease, kv.Session = 1, true
+			}
+			kvs = append(kvs, kv)
 		}
 	}
 	sort.Slice(kvs, func(i, j int) bool { return kvs[i].Key < kvs[j].Key })

@@ -113,4 +113,15 @@ func (e *etcdServer) Stop() {
 	}
 }
 
+// Wipe stops the server, deletes its data and starts it again: a store
+// that lost everything, as after a restore from an empty backup.
+func (e *etcdServer) Wipe() {
+	e.t.Helper()
+	e.Stop()
+	if err := os.RemoveAll(e.dir); err != nil {
+		e.t.Fatal(err)
+	}
+	e.Start()
+}
+
 func (e *etcdServer) Endpoints() []string { return []string{e.client} }

@@ -68,6 +68,7 @@ type Plugin struct {
 	// plugins by name, and their names sorted.
 	plugins map[string]*entry
 	names   []string
+	deps    map[string]struct{} // external dependencies; replaced, never modified, once in a snapshot
 	agent   agentFields
 	started bool
 	closed  bool
@@ -113,10 +114,11 @@ func WithBuildInfo(version, buildDate, commit string) Option {
 }
 
 var (
-	_ infra.Plugin       = (*Plugin)(nil)
-	_ infra.PostInit     = (*Plugin)(nil)
-	_ PluginStatusWriter = (*Plugin)(nil)
-	_ StatusReader       = (*Plugin)(nil)
+	_ infra.Plugin         = (*Plugin)(nil)
+	_ infra.PostInit       = (*Plugin)(nil)
+	_ PluginStatusWriter   = (*Plugin)(nil)
+	_ DependencyRegisterer = (*Plugin)(nil)
+	_ StatusReader         = (*Plugin)(nil)
 )
 
 // NewPlugin returns a plugin named "statuscheck" with the given options
@@ -210,7 +212,7 @@ func (p *Plugin) Init() error {
 
 	if r, ok := p.KV.(statusReporterSetter); ok && !p.KV.Disabled() {
 		name := storeName(p.KV)
-		if err := p.Register(name, nil); err != nil {
+		if err := p.RegisterDependency(name, nil); err != nil {
 			p.Log.Warnf("not tracking the state of the store %q: %v", name, err)
 		} else {
 			p.reporter = r
@@ -301,11 +303,33 @@ func (p *Plugin) Close() error {
 
 // Register implements PluginStatusWriter.
 func (p *Plugin) Register(pluginName string, probe PluginStateProbe) error {
+	return p.register(pluginName, probe, false)
+}
+
+// RegisterDependency implements DependencyRegisterer.
+func (p *Plugin) RegisterDependency(pluginName string, probe PluginStateProbe) error {
+	return p.register(pluginName, probe, true)
+}
+
+func (p *Plugin) register(pluginName string, probe PluginStateProbe, dependency bool) error {
 	if !validName(pluginName) {
 		return fmt.Errorf("statuscheck: register %q: %w", pluginName, ErrInvalidName)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if dependency {
+		if _, ok := p.deps[pluginName]; !ok {
+			deps := make(map[string]struct{}, len(p.deps)+1)
+			for n := range p.deps {
+				deps[n] = struct{}{}
+			}
+			deps[pluginName] = struct{}{}
+			p.deps = deps
+			if _, ok := p.plugins[pluginName]; ok {
+				p.snapshotLocked()
+			}
+		}
+	}
 	if e, ok := p.plugins[pluginName]; ok {
 		switch {
 		case probe == nil && e.probe == nil:
@@ -447,8 +471,9 @@ func (p *Plugin) snapshotLocked() {
 			LastUpdate:   p.agent.lastUpdate,
 			Plugins:      plugins,
 		},
-		Started: p.started,
-		Seq:     p.seq,
+		Started:      p.started,
+		Seq:          p.seq,
+		dependencies: p.deps,
 	})
 }
 

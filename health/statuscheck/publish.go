@@ -24,7 +24,8 @@ func (p *Plugin) publishLoop(b kvdb.BytesBroker) {
 	defer p.wg.Done()
 	published := make(map[string][]byte) // key -> value the store holds
 	var putOpts []kvdb.PutOption
-	if p.cfg.ExpireWithAgent {
+	session := p.cfg.expireWithAgent()
+	if session {
 		putOpts = append(putOpts, kvdb.WithSession())
 	}
 	retry := time.NewTimer(time.Hour)
@@ -38,7 +39,7 @@ func (p *Plugin) publishLoop(b kvdb.BytesBroker) {
 		case <-p.trigger:
 		case <-retry.C:
 		}
-		err := p.publishOnce(b, published, putOpts)
+		err := p.publishOnce(b, published, session, putOpts)
 		if p.ctx.Err() != nil {
 			return
 		}
@@ -62,8 +63,12 @@ func (p *Plugin) publishLoop(b kvdb.BytesBroker) {
 	}
 }
 
-// publishOnce brings the store up to date with the current snapshot.
-func (p *Plugin) publishOnce(b kvdb.BytesBroker, published map[string][]byte, opts []kvdb.PutOption) error {
+// publishOnce brings the store up to date with the current snapshot. After
+// a reconnect, a lost session or a failed write it first reads what the
+// store holds: a key that is missing, holds another value or is bound to
+// the wrong lease is written again. With session keys, a key under a lost
+// session lease is as good as gone: it expires with that lease.
+func (p *Plugin) publishOnce(b kvdb.BytesBroker, published map[string][]byte, session bool, opts []kvdb.PutOption) error {
 	if p.resync.Swap(false) {
 		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.PublishTimeout)
 		kvs, _, err := b.List(ctx, model.StatusPrefix)
@@ -74,6 +79,9 @@ func (p *Plugin) publishOnce(b kvdb.BytesBroker, published map[string][]byte, op
 		}
 		clear(published)
 		for _, kv := range kvs {
+			if (session && !kv.Session) || (!session && kv.Lease != 0) {
+				continue
+			}
 			published[kv.Key] = kv.Value
 		}
 	}

@@ -427,3 +427,30 @@ func TestPluginStateString(t *testing.T) {
 		}
 	}
 }
+
+func TestRegisterDependencyMarksThePluginInTheSnapshot(t *testing.T) {
+	p := started(t)
+	if err := p.Register("own", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.RegisterDependency("db", nil); err != nil {
+		t.Fatal(err)
+	}
+	before := p.Snapshot()
+	// A plugin registered first and marked later is a dependency too.
+	if err := p.RegisterDependency("own", nil); err != nil {
+		t.Fatal(err)
+	}
+	snap := p.Snapshot()
+	for name, want := range map[string]bool{"own": true, "db": true, "other": false} {
+		if got := snap.Dependency(name); got != want {
+			t.Errorf("Snapshot().Dependency(%q) = %v, want %v", name, got, want)
+		}
+	}
+	if before.Dependency("own") {
+		t.Error("an earlier snapshot changed: snapshots must be immutable")
+	}
+	if err := p.RegisterDependency("bad/name", nil); !errors.Is(err, statuscheck.ErrInvalidName) {
+		t.Errorf("RegisterDependency(bad/name) = %v, want ErrInvalidName", err)
+	}
+}

@@ -27,9 +27,12 @@ type Store interface {
 	// Disabled reports whether the store is not configured; its brokers and
 	// watchers then return ErrDisabled.
 	Disabled() bool
-	// OnConnect registers fn to run every time the store (re)connects, for
-	// example to republish state. Callbacks run one at a time, in the order
-	// of registration, and must return promptly.
+	// OnConnect registers fn to run every time the store (re)connects, and
+	// every time it replaces a lost session (see WithSession): each is a
+	// moment when keys put earlier may be gone (a store wiped or restored,
+	// a lease expired or revoked) and state should be compared and put
+	// again. Callbacks run one at a time, in the order of registration,
+	// and must return promptly.
 	OnConnect(fn func())
 }
 
@@ -41,6 +44,13 @@ type KeyValue struct {
 	Value []byte
 	// Rev is the revision of the key's last change (its mod revision).
 	Rev int64
+	// Lease is the store's id of the lease the key is bound to, 0 for a
+	// key without one (put without WithTTL or WithSession).
+	Lease int64
+	// Session reports whether the key is bound to the store's current
+	// session: a key put WithSession under a session that has since been
+	// lost is not, and lives only until its old lease expires.
+	Session bool
 }
 
 // Reader reads values.

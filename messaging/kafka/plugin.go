@@ -110,7 +110,14 @@ func (p *Plugin) Init() error {
 		cfg.GroupID = p.ServiceLabel.GetAgentLabel()
 	}
 	if p.StatusCheck != nil {
-		if err := p.StatusCheck.Register(p.String(), nil); err != nil {
+		// The brokers are an external dependency: while they are
+		// unreachable the agent is not ready, but restarting it would not
+		// help, so liveness stays up (see statuscheck.DependencyRegisterer).
+		register := p.StatusCheck.Register
+		if d, ok := p.StatusCheck.(statuscheck.DependencyRegisterer); ok {
+			register = d.RegisterDependency
+		}
+		if err := register(p.String(), nil); err != nil {
 			return fmt.Errorf("kafka: register status: %w", err)
 		}
 	}

@@ -67,16 +67,13 @@ func (b *broker) Put(ctx context.Context, key string, value []byte, opts ...kvdb
 	if err != nil {
 		return opError(ctx, "put", full, err)
 	}
-	var ops []clientv3.OpOption
 	if len(opts) > 0 {
 		// Only then: applying options moves them to the heap, an
 		// allocation a plain put does without.
-		if ops, err = b.leaseOps(ctx, c, opts); err != nil {
-			return opError(ctx, "put", full, err)
-		}
+		return b.putLeased(ctx, c, full, value, opts)
 	}
 	err = retryAmbiguous(ctx, func() error {
-		_, err := c.Put(ctx, full, string(value), ops...)
+		_, err := c.Put(ctx, full, string(value))
 		return err
 	})
 	if err != nil {
@@ -85,11 +82,36 @@ func (b *broker) Put(ctx context.Context, key string, value []byte, opts ...kvdb
 	return nil
 }
 
-// leaseOps returns the lease option of a put with opts, if any.
-func (b *broker) leaseOps(ctx context.Context, c *clientv3.Client, opts []kvdb.PutOption) ([]clientv3.OpOption, error) {
+// putLeased is Put with options. A session lease that the server no longer
+// knows (revoked, or a store wiped or restored from a backup) is dropped
+// and the put is tried once more under a new one, rather than failing until
+// the keepalive notices.
+func (b *broker) putLeased(ctx context.Context, c *clientv3.Client, full string, value []byte, opts []kvdb.PutOption) error {
+	for attempt := 0; ; attempt++ {
+		ops, lease, err := b.leaseOps(ctx, c, opts)
+		if err != nil {
+			return opError(ctx, "put", full, err)
+		}
+		err = retryAmbiguous(ctx, func() error {
+			_, err := c.Put(ctx, full, string(value), ops...)
+			return err
+		})
+		if err == nil {
+			return nil
+		}
+		if attempt == 0 && errors.Is(err, rpctypes.ErrLeaseNotFound) && b.p.leases.dropSession(lease) {
+			continue
+		}
+		return opError(ctx, "put", full, err)
+	}
+}
+
+// leaseOps returns the lease option of a put with opts, if any, and the
+// lease.
+func (b *broker) leaseOps(ctx context.Context, c *clientv3.Client, opts []kvdb.PutOption) ([]clientv3.OpOption, clientv3.LeaseID, error) {
 	o := kvdb.ApplyPutOptions(opts)
 	if !o.Session && o.TTL <= 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	var id clientv3.LeaseID
 	var err error
@@ -99,9 +121,9 @@ func (b *broker) leaseOps(ctx context.Context, c *clientv3.Client, opts []kvdb.P
 		id, err = b.p.leases.forTTL(ctx, c, o.TTL)
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return []clientv3.OpOption{clientv3.WithLease(id)}, nil
+	return []clientv3.OpOption{clientv3.WithLease(id)}, id, nil
 }
 
 // retryAmbiguous calls op again while it fails because the cluster was
@@ -160,21 +182,28 @@ func (b *broker) Get(ctx context.Context, key string) ([]byte, bool, int64, erro
 
 func (b *broker) List(ctx context.Context, prefix string) ([]kvdb.KeyValue, int64, error) {
 	var kvs []kvdb.KeyValue
+	// Read before the keys: a session lost during the read then makes its
+	// keys look current, and the loss runs the OnConnect callbacks again.
+	session := int64(b.p.leases.current())
 	rev, err := b.p.list(ctx, b.prefix+prefix, false, func(page []*mvccpb.KeyValue, total int) {
-		kvs = appendKeyValues(kvs, page, total, len(b.prefix))
+		kvs = appendKeyValues(kvs, page, total, len(b.prefix), session)
 	})
 	return kvs, rev, err
 }
 
 // appendKeyValues appends page to kvs with keys made relative by dropping
-// their first scope bytes, growing kvs once to total entries. Values are
-// not copied: each was decoded into its own slice.
-func appendKeyValues(kvs []kvdb.KeyValue, page []*mvccpb.KeyValue, total, scope int) []kvdb.KeyValue {
+// their first scope bytes, growing kvs once to total entries, and marks the
+// keys bound to the session lease. Values are not copied: each was decoded
+// into its own slice.
+func appendKeyValues(kvs []kvdb.KeyValue, page []*mvccpb.KeyValue, total, scope int, session int64) []kvdb.KeyValue {
 	if kvs == nil {
 		kvs = make([]kvdb.KeyValue, 0, max(total, len(page)))
 	}
 	for _, kv := range page {
-		kvs = append(kvs, kvdb.KeyValue{Key: string(kv.Key[scope:]), Value: kv.Value, Rev: kv.ModRevision})
+		kvs = append(kvs, kvdb.KeyValue{
+			Key: string(kv.Key[scope:]), Value: kv.Value, Rev: kv.ModRevision,
+			Lease: kv.Lease, Session: kv.Lease != 0 && kv.Lease == session,
+		})
 	}
 	return kvs
 }

@@ -18,9 +18,12 @@ import (
 // they expire on their own.
 //
 // Session puts share one lease of the session TTL that the plugin keeps
-// alive until Close revokes it. When keepalives fail for longer than its TTL
-// the lease is gone with its keys, and the next session put grants a new one;
-// OnConnect callbacks are the place to put such keys again.
+// alive until Close revokes it. The lease can be lost while the agent runs:
+// keepalives that fail for longer than its TTL (an outage, a paused
+// process), a revoke by someone else, a store wiped or restored from a
+// backup. The plugin then forgets it, the next session put grants a new
+// one, and the OnConnect callbacks run again (at once, or at the reconnect)
+// so that the owners of session keys put them again.
 type leases struct {
 	p *Plugin
 
@@ -88,20 +91,43 @@ func (l *leases) forSession(ctx context.Context, c *clientv3.Client) (clientv3.L
 	return resp.ID, nil
 }
 
+// current returns the session lease, 0 when there is none.
+func (l *leases) current() clientv3.LeaseID {
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.session
+}
+
 // drainKeepAlive consumes the keepalive responses, which the client requires,
-// and forgets the lease when the client gives up on it (expired or closing).
+// and drops the lease when the client gives up on it: the server no longer
+// knows it, or no keepalive succeeded within its TTL.
 func (l *leases) drainKeepAlive(id clientv3.LeaseID, ch <-chan *clientv3.LeaseKeepAliveResponse) {
 	defer l.p.wg.Done()
 	for range ch {
 	}
+	if l.p.ctx.Err() == nil {
+		l.dropSession(id)
+	}
+}
+
+// dropSession forgets the session lease id, if it is still the current one,
+// and makes the owners of session keys put them again under a new one. It
+// reports whether id was current.
+func (l *leases) dropSession(id clientv3.LeaseID) bool {
 	l.mu.Lock()
-	if l.session == id {
+	current := id != 0 && l.session == id
+	if current {
 		l.session = 0
 	}
 	l.mu.Unlock()
-	if l.p.ctx.Err() == nil {
-		l.p.Log.Warnf("session lease %x lost; session keys are gone until put again", int64(id))
+	if current {
+		l.p.Log.Warnf("session lease %x lost; putting session keys again under a new lease", int64(id))
+		l.p.sessionLost()
 	}
+	return current
 }
 
 // revokeSession deletes the session keys at once on Close, rather than a

@@ -59,8 +59,8 @@ type Plugin struct {
 	callbacks []*callback
 	reporter  func(ok bool, err error)
 	lastErr   error
-	gen       uint64 // incremented on every change of the connection state
-	connGen   uint64 // gen of the last connect
+	gen       uint64 // incremented on every change of the connection state and session loss
+	connGen   uint64 // gen of the last connect or session loss
 	reportGen uint64 // gen last given to reporter
 }
 
@@ -453,6 +453,17 @@ func (p *Plugin) waitConnectionLost(c *clientv3.Client) bool {
 			return false
 		}
 	}
+}
+
+// sessionLost makes the OnConnect callbacks run again, as after a
+// reconnect: keys put under the lost session lease must be put again. While
+// disconnected they run at the reconnect.
+func (p *Plugin) sessionLost() {
+	p.mu.Lock()
+	p.gen++
+	p.connGen = p.gen
+	p.mu.Unlock()
+	p.kick()
 }
 
 // notifyLoop reports state changes and runs the OnConnect callbacks, one at

@@ -148,8 +148,9 @@ func (s *stream) resync() (int64, error) {
 	bo := newBackoff(s.p.cfg.ReconnectMaxBackoff)
 	for {
 		var snap []kvdb.KeyValue
+		session := int64(s.p.leases.current())
 		rev, err := s.p.list(s.ctx, s.prefix, false, func(page []*mvccpb.KeyValue, total int) {
-			snap = appendKeyValues(snap, page, total, len(s.scope))
+			snap = appendKeyValues(snap, page, total, len(s.scope), session)
 		})
 		if s.ctx.Err() != nil {
 			return 0, errEnded

@@ -9,9 +9,10 @@
 //	log := reg.ForPlugin("etcd")
 //	log.WithField("endpoint", ep).Info("connected")
 //
-// Code that only writes logs accepts the [Logger] interface. Code that
-// uses log/slog gets an [slog.Logger] from [Log.Slog] or [Registry.Slog];
-// both write the same records.
+// Code that only writes logs holds a [Logger], which is the concrete
+// *[Log]: what the registry hands out and what WithField, WithFields and
+// WithError return. Code that uses log/slog gets an [slog.Logger] from
+// [Log.Slog] or [Registry.Slog]; both write the same records.
 //
 // Every record carries the field logger=<name>. Records are text (logfmt
 // style) by default, or JSON with [WithJSON].
@@ -39,15 +40,15 @@
 //
 // # Cost of a disabled call
 //
-// A call below the level on a [*Log] is one atomic load and does not
-// allocate, for arguments that need no boxing (constants, pointers, errors).
-// A call through the [Logger] interface, including loggers from WithField,
-// allocates its variadic argument slice even when disabled (unless the
-// compiler can see the dynamic type), because it cannot know what an unknown
-// implementation does with the slice. Hold a *Log on hot paths, or guard
-// expensive calls with Enabled. Values that need boxing, such as a string
-// variable or an int variable above 255, are boxed by the caller before the
-// level is known, as with fmt and log/slog.
+// A call below the level, on a registry logger or on one derived with
+// fields, is inlined into the caller: it reads the level with one atomic
+// load, compares, and does not allocate for arguments that need no boxing
+// (constants, pointers, errors). That is why [Logger] is a concrete type: through an interface
+// the compiler must assume the implementation keeps the variadic argument
+// slice, and allocates it on the heap for every call, enabled or not.
+// Values that need boxing, such as a string variable or an int variable
+// above 255, are boxed by the caller before the level is known, as with fmt
+// and log/slog; guard such calls with Enabled on hot paths.
 //
 // # Fatal and Panic
 //

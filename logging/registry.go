@@ -131,11 +131,10 @@ func (r *Registry) Get(name string) *Log {
 		return l
 	}
 	l := &Log{
-		name:  name,
-		reg:   r,
+		core:  &core{name: name, reg: r},
 		entry: logrus.NewEntry(r.out).WithField("logger", name),
 	}
-	l.level.Store(uint32(r.effectiveLocked(name)))
+	l.core.level.Store(uint32(r.effectiveLocked(name)))
 	r.loggers[name] = l
 	return l
 }
@@ -238,6 +237,6 @@ func (r *Registry) effectiveLocked(name string) Level {
 // load; level changes are rare and registries hold few loggers.
 func (r *Registry) recomputeLocked() {
 	for name, l := range r.loggers {
-		l.level.Store(uint32(r.effectiveLocked(name)))
+		l.core.level.Store(uint32(r.effectiveLocked(name)))
 	}
 }

@@ -11,7 +11,8 @@ import (
 // l's live level, so a level change applies to slog loggers obtained
 // before it. slog levels map to ours as: below Debug is TraceLevel, Debug
 // is DebugLevel, Info is InfoLevel, Warn is WarnLevel, Error and above is
-// ErrorLevel; slog never panics or exits. Attributes become fields, and
+// ErrorLevel; slog never panics or exits. The fields of l (from WithField
+// and the like) are on every record. Attributes become fields, and
 // attributes inside groups become fields named "group.key". A record
 // without a time is stamped with the time it is written.
 func (l *Log) Slog() *slog.Logger {

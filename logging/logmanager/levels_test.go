@@ -1,8 +1,10 @@
 package logmanager_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -159,27 +161,78 @@ func TestRegisterHookRejectsBadNames(t *testing.T) {
 	}
 }
 
-func TestLevelChangesAreSafeWhileLogging(t *testing.T) {
+func TestLevelChangesOverRESTWhileLoggingEndAtTheLastLevelSet(t *testing.T) {
 	ta := startTestAgent(t, agentSetup{})
+	const workers, changes, ticks = 4, 20, 200
+	// Each worker's sequence ends on a different level, so a change applied
+	// to the wrong logger shows.
+	levels := []string{"debug", "info", "warning", "trace"}
+	lastLevel := func(worker int) string { return levels[(worker+changes-1)%len(levels)] }
+
+	// Derived before any change, as a plugin derives them at Init.
+	derived := make([]logging.Logger, workers)
+	slogs := make([]*slog.Logger, workers)
+	for i := range workers {
+		derived[i] = ta.reg.Get(fmt.Sprintf("worker%d", i)).WithField("i", i)
+		slogs[i] = derived[i].Slog()
+	}
+
 	var wg sync.WaitGroup
-	for i := range 4 {
+	for i := range workers {
 		wg.Go(func() {
-			log := ta.reg.Get(fmt.Sprintf("worker%d", i)).WithField("i", i)
-			for range 200 {
-				log.Debug("tick")
+			for range ticks {
+				derived[i].Debug("tick")
+				slogs[i].Debug("tick")
 			}
 		})
-	}
-	for i := range 4 {
 		wg.Go(func() {
-			for j := range 20 {
-				lvl := []string{"debug", "info"}[j%2]
-				ta.call(t, "POST", fmt.Sprintf("/log/worker%d/%s", i, lvl))
-				ta.call(t, "GET", "/log/list")
+			for j := range changes {
+				lvl := levels[(i+j)%len(levels)]
+				path := fmt.Sprintf("/log/worker%d/%s", i, lvl)
+				code, body, err := ta.do(t.Context(), "POST", path)
+				if want := fmt.Sprintf(`{"logger":"worker%d","level":"%s"}`, i, lvl); err != nil || code != 200 || body != want {
+					t.Errorf("POST %s = %d %s, %v; want 200 %s", path, code, body, err, want)
+					return
+				}
+				if code, body, err := ta.do(t.Context(), "GET", "/log/list"); err != nil || code != 200 {
+					t.Errorf("GET /log/list = %d %s, %v; want 200", code, body, err)
+					return
+				}
 			}
 		})
 	}
 	wg.Wait()
+
+	var list []logging.LoggerLevel
+	if code, body := ta.call(t, "GET", "/log/list"); code != 200 || json.Unmarshal([]byte(body), &list) != nil {
+		t.Fatalf("GET /log/list = %d %s", code, body)
+	}
+	listed := make(map[string]string)
+	for _, row := range list {
+		listed[row.Logger] = row.Level.String()
+	}
+	for i := range workers {
+		name, want := fmt.Sprintf("worker%d", i), lastLevel(i)
+		if got := ta.reg.Get(name).Level().String(); got != want {
+			t.Errorf("%s level = %s, want %s, the last one set", name, got, want)
+		}
+		if got := derived[i].Level().String(); got != want {
+			t.Errorf("%s derived with fields: level %s, want %s", name, got, want)
+		}
+		if got := listed[name]; got != want {
+			t.Errorf("GET /log/list lists %s at %q, want %s", name, got, want)
+		}
+		// The derived and slog loggers write debug exactly when the last
+		// level set lets them.
+		derived[i].Debug("after")
+		slogs[i].Debug("after from slog")
+		written := strings.Contains(ta.out.String(), fmt.Sprintf("level=debug msg=after i=%d logger=%s\n", i, name))
+		writtenSlog := strings.Contains(ta.out.String(), fmt.Sprintf("level=debug msg=\"after from slog\" i=%d logger=%s\n", i, name))
+		wantWritten := want == "debug" || want == "trace"
+		if written != wantWritten || writtenSlog != wantWritten {
+			t.Errorf("%s at %s: debug written by the derived logger %v, by slog %v; want %v", name, want, written, writtenSlog, wantWritten)
+		}
+	}
 }
 
 func requireStart(t *testing.T, a interface {

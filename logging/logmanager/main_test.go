@@ -2,7 +2,9 @@ package logmanager_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -45,10 +47,21 @@ func (b *syncBuffer) String() string {
 // testAgent is a started agent with the log manager, an HTTP server on a
 // free loopback port and the service label "test1".
 type testAgent struct {
-	logs *logmanager.Plugin
-	http *rest.Plugin
-	reg  *logging.Registry
-	out  *syncBuffer
+	logs   *logmanager.Plugin
+	http   *rest.Plugin
+	reg    *logging.Registry
+	out    *syncBuffer
+	client *http.Client
+}
+
+// newClient returns the client of a test agent. It opens a connection per
+// request: with keep-alives, concurrent requests make the transport dial
+// connections it may never use, and the server's graceful shutdown counts
+// such a connection as active for its first 5 seconds (net/http treats a
+// connection that has sent nothing as idle only after that), so the agent's
+// Stop would fail at the HTTP plugin's 5s shutdown timeout.
+func newClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 }
 
 type agentSetup struct {
@@ -75,10 +88,11 @@ func newTestAgent(t testing.TB, s agentSetup) (*agent.Agent, *testAgent) {
 		w = io.Discard
 	}
 	ta := &testAgent{
-		logs: logmanager.NewPlugin(s.opts...),
-		http: rest.NewPlugin(rest.UseConf(rest.Config{Endpoint: "127.0.0.1:0"})),
-		reg:  logging.NewRegistry(logging.WithOutput(w), logging.WithoutTimestamps()),
-		out:  out,
+		logs:   logmanager.NewPlugin(s.opts...),
+		http:   rest.NewPlugin(rest.UseConf(rest.Config{Endpoint: "127.0.0.1:0"})),
+		reg:    logging.NewRegistry(logging.WithOutput(w), logging.WithoutTimestamps()),
+		out:    out,
+		client: newClient(),
 	}
 	a := agenttest.New(t,
 		agent.AllPlugins(ta.http, servicelabel.NewPlugin(servicelabel.UseLabel("test1")), ta.logs),
@@ -109,26 +123,40 @@ func (ta *testAgent) url(path string) string { return "http://" + ta.http.Addr()
 // JSON.
 func (ta *testAgent) call(t testing.TB, method, path string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, ta.url(path), nil)
+	code, body, err := ta.do(t.Context(), method, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	return code, body
+}
+
+// do sends a request and returns the status and the body. Unlike call it
+// returns its errors, so that goroutines other than the test's may use it;
+// a body that is not JSON, or a Content-Type other than application/json,
+// is an error except for 405 answers.
+func (ta *testAgent) do(ctx context.Context, method, path string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, ta.url(path), nil)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
+	}
+	resp, err := ta.client.Do(req)
+	if err != nil {
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
-	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusMethodNotAllowed && ct != "application/json" {
-		t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			return 0, "", fmt.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
+		}
+		if !json.Valid(body) {
+			return 0, "", fmt.Errorf("%s %s: body %q is not JSON", method, path, body)
+		}
 	}
-	if resp.StatusCode != http.StatusMethodNotAllowed && !json.Valid(body) {
-		t.Errorf("%s %s: body %q is not JSON", method, path, body)
-	}
-	return resp.StatusCode, string(bytes.TrimSpace(body))
+	return resp.StatusCode, string(bytes.TrimSpace(body)), nil
 }
 
 // levelOf returns the effective level of the logger name, creating it.

@@ -72,7 +72,7 @@ func (b *broker) Put(ctx context.Context, key string, value []byte, opts ...kvdb
 		// allocation a plain put does without.
 		return b.putLeased(ctx, c, full, value, opts)
 	}
-	err = retryAmbiguous(ctx, func() error {
+	err = retryAmbiguous(ctx, b.p.cfg.WriteAttemptTimeout, func(ctx context.Context) error {
 		_, err := c.Put(ctx, full, string(value))
 		return err
 	})
@@ -92,7 +92,7 @@ func (b *broker) putLeased(ctx context.Context, c *clientv3.Client, full string,
 		if err != nil {
 			return opError(ctx, "put", full, err)
 		}
-		err = retryAmbiguous(ctx, func() error {
+		err = retryAmbiguous(ctx, b.p.cfg.WriteAttemptTimeout, func(ctx context.Context) error {
 			_, err := c.Put(ctx, full, string(value), ops...)
 			return err
 		})
@@ -127,20 +127,30 @@ func (b *broker) leaseOps(ctx context.Context, c *clientv3.Client, opts []kvdb.P
 }
 
 // retryAmbiguous calls op again while it fails because the cluster was
-// between leaders or the member serving it went away, until ctx ends. Such a failure leaves it unknown whether
-// op applied, so only operations that may apply twice use it: a put of the
-// same value and a delete. The client retries reads by itself.
-func retryAmbiguous(ctx context.Context, op func() error) error {
+// between leaders or the member serving it went away, until ctx ends. Such a
+// failure leaves it unknown whether op applied, so only operations that may
+// apply twice use it: a put of the same value and a delete. The client
+// retries reads by itself.
+//
+// Each attempt gets its own deadline, first attempt, then twice the one
+// before: a write that a follower forwarded to a leader that then died is
+// otherwise answered only when ctx ends, long after a new leader could have
+// taken it. An attempt cut off by its own deadline is ambiguous too.
+func retryAmbiguous(ctx context.Context, attempt time.Duration, op func(ctx context.Context) error) error {
 	wait := 50 * time.Millisecond
 	for {
-		err := op()
-		if err == nil || !isLeaderTransition(err) {
+		actx, cancel := context.WithTimeout(ctx, attempt)
+		err := op(actx)
+		cut := actx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if err == nil || !(cut || isLeaderTransition(err)) {
 			return err
 		}
 		if !sleepCtx(ctx, wait) {
 			return err
 		}
 		wait = min(2*wait, 500*time.Millisecond)
+		attempt *= 2
 	}
 }
 
@@ -291,7 +301,7 @@ func (b *broker) Delete(ctx context.Context, key string, opts ...kvdb.DeleteOpti
 		}
 	}
 	var deleted int64
-	err = retryAmbiguous(ctx, func() error {
+	err = retryAmbiguous(ctx, b.p.cfg.WriteAttemptTimeout, func(ctx context.Context) error {
 		resp, err := c.Delete(ctx, full, ops...)
 		if err == nil {
 			deleted = resp.Deleted

@@ -17,6 +17,12 @@ const (
 	// DefaultOperationTimeout bounds an operation whose context has no
 	// deadline.
 	DefaultOperationTimeout = 5 * time.Second
+	// DefaultWriteAttemptTimeout bounds the first attempt of a put or
+	// delete: etcd's default election timeout (1000ms). A write that a
+	// follower forwarded to a leader that then died is answered only at
+	// the caller's deadline; cut off after about one election, the write is
+	// sent again and reaches the new leader.
+	DefaultWriteAttemptTimeout = time.Second
 	// DefaultSessionTTL is the TTL of the session lease (see
 	// kvdb.WithSession): how long session keys outlive the agent.
 	DefaultSessionTTL = 10 * time.Second
@@ -64,6 +70,12 @@ type Config struct {
 	// attempts, which starts at 50ms. If zero, DefaultReconnectMaxBackoff
 	// (1s) is used.
 	ReconnectMaxBackoff time.Duration `yaml:"reconnect-max-backoff"`
+	// WriteAttemptTimeout bounds the first attempt of a put or delete;
+	// each further attempt gets twice the time of the one before, within
+	// the operation's deadline, so that a slow but healthy cluster still
+	// completes the write. Set it to about the cluster's election timeout.
+	// If zero, DefaultWriteAttemptTimeout (1s) is used.
+	WriteAttemptTimeout time.Duration `yaml:"write-attempt-timeout"`
 }
 
 // TLSConfig names the PEM files of the client's TLS setup.
@@ -98,6 +110,9 @@ func (c Config) withDefaults() Config {
 	if c.ReconnectMaxBackoff == 0 {
 		c.ReconnectMaxBackoff = DefaultReconnectMaxBackoff
 	}
+	if c.WriteAttemptTimeout == 0 {
+		c.WriteAttemptTimeout = DefaultWriteAttemptTimeout
+	}
 	return c
 }
 
@@ -109,7 +124,7 @@ func (c Config) validate() error {
 	}{
 		{"dial-timeout", c.DialTimeout}, {"operation-timeout", c.OperationTimeout},
 		{"auto-compact", c.AutoCompact}, {"session-ttl", c.SessionTTL},
-		{"reconnect-max-backoff", c.ReconnectMaxBackoff},
+		{"reconnect-max-backoff", c.ReconnectMaxBackoff}, {"write-attempt-timeout", c.WriteAttemptTimeout},
 	} {
 		if d.val < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %s", d.key, d.val))

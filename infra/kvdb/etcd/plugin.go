@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -524,8 +525,16 @@ func (p *Plugin) compactLoop(every time.Duration) {
 		resp, err := c.Get(ctx, probeKey, clientv3.WithCountOnly())
 		if err == nil && prev > 0 {
 			_, err = c.Compact(ctx, prev)
-			if err == nil {
+			switch {
+			case err == nil:
 				p.Log.Debugf("compacted revisions before %d", prev)
+			case errors.Is(err, rpctypes.ErrCompacted):
+				// Someone else (an operator, another agent, the server's
+				// own auto-compaction) compacted to prev or beyond: what
+				// this tick was for is done, and the next goes on from
+				// the current revision.
+				p.Log.Debugf("revisions before %d were already compacted", prev)
+				err = nil
 			}
 		}
 		cancel()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
@@ -19,6 +21,7 @@ import (
 	"github.com/plinth-go/plinth/infra/kvdb"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
+	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
 	"github.com/plinth-go/plinth/infra/kvdb/kvdbtest"
 	"github.com/plinth-go/plinth/internal/freeport"
 )
@@ -359,5 +362,47 @@ func TestCompactionWhileDisconnectedGivesOneResync(t *testing.T) {
 	raw.Put(ctx, prefix+"after", "x")
 	if ev := <-ch; ev.Kind != kvdb.EventPut || ev.Key != "after" {
 		t.Errorf("event after resync = %v %q, want put \"after\"", ev.Kind, ev.Key)
+	}
+}
+
+// TestAutoCompactionGoesOnAfterSomeoneElseCompacts: with auto-compact on,
+// a compaction by another client (etcdctl compact, another agent) must not
+// stop the plugin's own: revisions written after it are compacted within
+// three intervals.
+func TestAutoCompactionGoesOnAfterSomeoneElseCompacts(t *testing.T) {
+	const every = time.Second
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	srv := etcdtest.Start(t)
+	raw := rawClient(t, srv.Endpoints())
+	newPlugin(t, etcd.Config{Endpoints: srv.Endpoints(), AutoCompact: every})
+	put := func(v string) int64 {
+		t.Helper()
+		resp, err := raw.Put(ctx, "/compact/k", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Header.Revision
+	}
+	compacted := func(rev int64) bool {
+		_, err := raw.Get(ctx, "/compact/k", clientv3.WithRev(rev))
+		return errors.Is(err, rpctypes.ErrCompacted)
+	}
+	for round := range 3 {
+		// Someone else compacts everything up to now, ahead of the plugin.
+		if _, err := raw.Compact(ctx, put(fmt.Sprintf("external %d", round))); err != nil {
+			t.Fatal(err)
+		}
+		rev := put(fmt.Sprintf("after %d", round))
+		put(fmt.Sprintf("newest %d", round))
+		start := time.Now()
+		// Three intervals, plus slack for a busy machine.
+		waitFor(ctx, t, fmt.Sprintf("round %d: revision %d compacted by the plugin", round, rev), func() bool {
+			if time.Since(start) > 3*every+5*time.Second {
+				t.Fatalf("round %d: revision %d still not compacted %v after the external compaction", round, rev, time.Since(start))
+			}
+			return compacted(rev)
+		})
+		t.Logf("round %d: the plugin compacted past the external compaction in %v", round, time.Since(start).Round(time.Millisecond))
 	}
 }

@@ -81,8 +81,9 @@ type Agent struct {
 
 	stopReq     chan struct{} // closed by the first Stop
 	stopReqOnce sync.Once
-	stopped     chan struct{} // closed when the agent has stopped
-	ready       chan struct{} // closed when Start has succeeded
+	stopped     chan struct{}  // closed when the agent has stopped
+	ready       chan struct{}  // closed when Start has succeeded
+	calls       sync.WaitGroup // lifecycle calls of Start, abandoned ones included
 
 	mu        sync.Mutex // guards the fields below
 	state     state
@@ -314,16 +315,23 @@ func (a *Agent) start(parent context.Context) error {
 			return nil
 		})
 	}
+	a.mu.Lock()
+	if err == nil && a.stopRequested() {
+		// Stop came after the last plugin started but before the agent
+		// counted as started: Stop waits for this start to close them.
+		err = errStopRequested
+	}
+	if err == nil {
+		a.state = stateStarted
+		a.started = time.Now()
+	}
+	a.mu.Unlock()
 	if err != nil {
 		a.log.WithError(err).Error("agent failed to start, closing the plugins already started")
-		closeErr := a.closeAll()
+		closeErr := errors.Join(a.closeAll(), a.waitAbandoned())
 		a.finish(closeErr)
 		return errors.Join(err, closeErr)
 	}
-	a.mu.Lock()
-	a.state = stateStarted
-	a.started = time.Now()
-	a.mu.Unlock()
 	close(a.ready)
 	a.log.Infof("agent started with %d plugins in %v", len(a.order), time.Since(t0).Round(time.Microsecond))
 	return nil
@@ -339,6 +347,15 @@ type result struct {
 // its dependencies are done. It returns the first error; calls already
 // running are awaited until ctx is done.
 func (a *Agent) runPhase(ctx context.Context, phase string, fnOf func(*node) func() error) error {
+	if ctx.Err() != nil {
+		// The previous phase ended as the start was cancelled: this one
+		// must not begin (its calls would find the start abandoned).
+		cause := context.Cause(ctx)
+		if errors.Is(cause, context.Canceled) && a.stopRequested() {
+			cause = errStopRequested
+		}
+		return fmt.Errorf("%s not begun: %w", phase, cause)
+	}
 	pending := make(map[*node]int, len(a.order))
 	var ready []*node
 	for _, n := range a.order {
@@ -370,6 +387,7 @@ func (a *Agent) runPhase(ctx context.Context, phase string, fnOf func(*node) fun
 				continue
 			}
 			running[n] = time.Now()
+			a.calls.Add(1)
 			go a.call(n, phase, fn, results)
 		}
 		if len(running) == 0 {
@@ -415,6 +433,12 @@ func (a *Agent) runPhase(ctx context.Context, phase string, fnOf func(*node) fun
 					Err: fmt.Errorf("abandoned after %v: %w", time.Since(start).Round(time.Millisecond), cause)})
 			}
 			a.mu.Unlock()
+			if len(errs) == 0 && done < len(a.order) {
+				// Cancelled between two launches: the plugins not yet run
+				// make the phase fail as surely as one that was running.
+				errs = append(errs, fmt.Errorf("%s stopped before %d of %d plugins ran: %w",
+					phase, len(a.order)-done, len(a.order), cause))
+			}
 			return errors.Join(errs...)
 		}
 	}
@@ -433,6 +457,7 @@ func (a *Agent) stopRequested() bool {
 // call runs one phase of one plugin and reports the result. If the agent
 // abandoned the call meanwhile, the plugin is closed here once it returns.
 func (a *Agent) call(n *node, phase string, fn func() error, results chan<- result) {
+	defer a.calls.Done()
 	err := a.protect(n, phase, fn)
 	a.mu.Lock()
 	abandoned := a.abandoned
@@ -474,8 +499,10 @@ func (a *Agent) Stop() error {
 	if st == stateStarted {
 		a.state = stateStopping
 	}
-	a.mu.Unlock()
+	// Under a.mu, so that a start that has just run its last plugin either
+	// sees the request or has set stateStarted before Stop read the state.
 	a.stopReqOnce.Do(func() { close(a.stopReq) })
+	a.mu.Unlock()
 	if st == stateStarted {
 		a.log.Info("stopping agent")
 		err := a.closeAll()
@@ -514,6 +541,34 @@ func (a *Agent) finish(err error) {
 	a.stopErr = err
 	a.mu.Unlock()
 	close(a.stopped)
+}
+
+// waitAbandoned waits, within the stop timeout, for the calls that an
+// abandoned start left running: each closes its plugin when it returns, and
+// the agent counts as stopped only then. A call still running after the
+// timeout is reported and left to close its plugin whenever it returns.
+func (a *Agent) waitAbandoned() error {
+	done := make(chan struct{})
+	go func() { a.calls.Wait(); close(done) }()
+	timer := time.NewTimer(a.opts.stopTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-timer.C:
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var errs []error
+	for n := range a.inflight {
+		errs = append(errs, &PluginError{Plugin: n.name, Phase: "Close",
+			Err: fmt.Errorf("its abandoned start call still runs after the stop timeout %v; it is closed when that returns: %w",
+				a.opts.stopTimeout, context.DeadlineExceeded)})
+	}
+	if len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("an abandoned Init still runs after the stop timeout %v: %w", a.opts.stopTimeout, context.DeadlineExceeded))
+	}
+	return errors.Join(errs...)
 }
 
 // closeAll closes the initialised plugins that are not running a lifecycle

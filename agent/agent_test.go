@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -556,6 +557,55 @@ func TestStopDuringStartAbandonsTheStart(t *testing.T) {
 	close(release)
 	if err == nil || !strings.Contains(err.Error(), "stop requested") {
 		t.Errorf("Start() = %v, want it abandoned by the stop", err)
+	}
+}
+
+// TestStopAtAnyMomentOfStartClosesEveryStartedPlugin: a Stop that races
+// with the end of Start (the last plugin's result against the stop request)
+// must neither hang nor leave a started plugin open.
+func TestStopAtAnyMomentOfStartClosesEveryStartedPlugin(t *testing.T) {
+	for i := range 300 {
+		rec := &recorder{}
+		a := newPlug("a", rec)
+		b := newPlug("b", rec, a)
+		c := newPlug("c", rec, b)
+		ag := newAgent(t, agent.AllPlugins(c))
+		startErr := make(chan error, 1)
+		go func() { startErr <- ag.Start() }()
+		for range i % 50 { // stop at a different moment each time
+			runtime.Gosched()
+		}
+		stopped := make(chan error, 1)
+		go func() { stopped <- ag.Stop() }()
+		var stopErr error
+		select {
+		case err := <-stopped:
+			stopErr = err
+			if errors.Is(err, agent.ErrNotStarted) {
+				// Stop came before Start began: a plain stop afterwards.
+				<-startErr
+				startErr <- nil
+				if err := ag.Stop(); err != nil {
+					t.Fatalf("iteration %d: Stop after Start = %v", i, err)
+				}
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("iteration %d: Stop still blocked after 20 s; calls %v", i, rec.get())
+		}
+		serr := <-startErr
+		calls := rec.get()
+		for _, name := range []string{"a", "b", "c"} {
+			inits := slices.Index(calls, name+".Init") >= 0
+			closes := 0
+			for _, c := range calls {
+				if c == name+".Close" {
+					closes++
+				}
+			}
+			if inits && closes != 1 {
+				t.Fatalf("iteration %d: %s was initialised and closed %d times, want once; calls %v; Start: %v; Stop: %v", i, name, closes, calls, serr, stopErr)
+			}
+		}
 	}
 }
 

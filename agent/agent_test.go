@@ -546,17 +546,46 @@ func TestStopDuringStartAbandonsTheStart(t *testing.T) {
 	a := newPlug("a", rec)
 	b := newPlug("b", rec, a)
 	b.initFn = func() error { close(entered); <-release; return errors.New("late") }
-	ag := newAgent(t, agent.AllPlugins(b))
+	ag := newAgent(t, agent.AllPlugins(b), agent.StopTimeout(100*time.Millisecond))
 	startErr := make(chan error, 1)
 	go func() { startErr <- ag.Start() }()
 	<-entered
-	if err := ag.Stop(); err != nil {
-		t.Errorf("Stop() = %v", err)
+	// b's Init still runs: Stop waits for it the stop timeout, then says so.
+	if err := ag.Stop(); err == nil || !strings.Contains(err.Error(), `plugin "b"`) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Stop() = %v, want the stop timeout naming b", err)
 	}
 	err := <-startErr
 	close(release)
 	if err == nil || !strings.Contains(err.Error(), "stop requested") {
 		t.Errorf("Start() = %v, want it abandoned by the stop", err)
+	}
+	if calls := rec.get(); !slices.Contains(calls, "a.Close") {
+		t.Errorf("calls %v, want a closed", calls)
+	}
+}
+
+func TestStopWaitsForAnAbandonedInitThatReturnsWithinTheStopTimeout(t *testing.T) {
+	rec := &recorder{}
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	b := newPlug("b", rec)
+	b.initFn = func() error { close(entered); <-release; return nil }
+	ag := newAgent(t, agent.AllPlugins(b), agent.StopTimeout(time.Minute))
+	go func() { _ = ag.Start() }()
+	<-entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- ag.Stop() }()
+	select {
+	case err := <-stopped:
+		t.Fatalf("Stop() = %v while b's Init still runs, want it to wait", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release) // b's Init returns: the agent closes b, then Stop returns
+	if err := <-stopped; err != nil {
+		t.Errorf("Stop() = %v", err)
+	}
+	if calls := rec.get(); !slices.Equal(calls, []string{"b.Init", "b.Close"}) {
+		t.Errorf("calls %v, want b initialised and closed before Stop returned", calls)
 	}
 }
 

@@ -50,16 +50,17 @@ func kvdbClient(b *testing.B, endpoints []string) *clientv3.Client {
 	return cli
 }
 
-// kvdbPair runs the sub-benchmarks ours and raw. ours(b, n) and raw(b, n)
-// each do n operations. Both sub-benchmarks run both sides in alternating
-// chunks of up to chunk operations and time only their own: the store grows
-// alike for both, and each is timed amid the same work of the other, rather
-// than ours alone and then raw alone. go test still runs all -count
-// repetitions of ours before those of raw, so a change of the machine's load
-// between the two shows in the ratio: compare medians of several runs.
+// kvdbPair compares ours and raw: ours(b, n) and raw(b, n) each do n
+// operations. The samples alternate (see interleave): ours, raw, ours, raw
+// … Within every sample both sides run, in alternating chunks of up to
+// chunk operations, and only the sample's own side is timed: the store
+// grows alike whichever side is measured, and each is timed amid the same
+// work of the other (the server's background work, a raft snapshot, a
+// batch commit), rather than ours on a fresh store and raw on a grown one.
 // Stopping the timer between chunks keeps the other side out of the time
-// and of the allocation counts. A non-empty rateUnit reports the operations
-// per second under that name.
+// and of the allocation counts; allocations of the in-process server
+// during the timed chunks count on both sides alike. A non-empty rateUnit
+// reports the operations per second under that name.
 func kvdbPair(b *testing.B, chunk int, rateUnit string, ours, raw func(b *testing.B, n int)) {
 	b.Helper()
 	run := func(timed, other func(b *testing.B, n int)) func(b *testing.B) {
@@ -78,8 +79,7 @@ func kvdbPair(b *testing.B, chunk int, rateUnit string, ours, raw func(b *testin
 			}
 		}
 	}
-	b.Run("ours", run(ours, raw))
-	b.Run("raw", run(raw, ours))
+	interleave(b, side{"ours", run(ours, raw)}, side{"raw", run(raw, ours)})
 }
 
 // kvdbChunk is the chunk of the round-trip benchmarks: a few milliseconds,

@@ -23,6 +23,9 @@ const (
 	// the caller's deadline; cut off after about one election, the write is
 	// sent again and reaches the new leader.
 	DefaultWriteAttemptTimeout = time.Second
+	// DefaultWatchErrorTimeout is how long a watch retries an error that
+	// retrying does not fix (permission denied) before it ends with it.
+	DefaultWatchErrorTimeout = 30 * time.Second
 	// DefaultSessionTTL is the TTL of the session lease (see
 	// kvdb.WithSession): how long session keys outlive the agent.
 	DefaultSessionTTL = 10 * time.Second
@@ -76,6 +79,12 @@ type Config struct {
 	// completes the write. Set it to about the cluster's election timeout.
 	// If zero, DefaultWriteAttemptTimeout (1s) is used.
 	WriteAttemptTimeout time.Duration `yaml:"write-attempt-timeout"`
+	// WatchErrorTimeout is how long a watch keeps retrying an error that
+	// retrying does not fix, such as permission denied by etcd's auth:
+	// meanwhile the plugin is ERROR with the cause and warns, then the
+	// watch ends with the error. If zero, DefaultWatchErrorTimeout (30s)
+	// is used.
+	WatchErrorTimeout time.Duration `yaml:"watch-error-timeout"`
 }
 
 // TLSConfig names the PEM files of the client's TLS setup.
@@ -113,6 +122,9 @@ func (c Config) withDefaults() Config {
 	if c.WriteAttemptTimeout == 0 {
 		c.WriteAttemptTimeout = DefaultWriteAttemptTimeout
 	}
+	if c.WatchErrorTimeout == 0 {
+		c.WatchErrorTimeout = DefaultWatchErrorTimeout
+	}
 	return c
 }
 
@@ -125,6 +137,7 @@ func (c Config) validate() error {
 		{"dial-timeout", c.DialTimeout}, {"operation-timeout", c.OperationTimeout},
 		{"auto-compact", c.AutoCompact}, {"session-ttl", c.SessionTTL},
 		{"reconnect-max-backoff", c.ReconnectMaxBackoff}, {"write-attempt-timeout", c.WriteAttemptTimeout},
+		{"watch-error-timeout", c.WatchErrorTimeout},
 	} {
 		if d.val < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %s", d.key, d.val))

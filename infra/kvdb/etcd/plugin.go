@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,13 +57,14 @@ type Plugin struct {
 	closed    atomic.Bool
 	notify    chan struct{} // cap 1: state or callbacks changed
 
-	mu        sync.Mutex // guards callbacks, reporter, state, lastErr, gen and reportedGen
+	mu        sync.Mutex // guards callbacks, reporter, state, lastErr, watchErrs, gen and reportedGen
 	callbacks []*callback
 	reporter  func(ok bool, err error)
 	lastErr   error
-	gen       uint64 // incremented on every change of the connection state and session loss
-	connGen   uint64 // gen of the last connect or session loss
-	reportGen uint64 // gen last given to reporter
+	watchErrs map[*stream]error // watches failing with an error that retrying does not fix
+	gen       uint64            // incremented on every change of the connection state and session loss
+	connGen   uint64            // gen of the last connect or session loss
+	reportGen uint64            // gen last given to reporter
 }
 
 type callback struct {
@@ -430,7 +432,10 @@ func (p *Plugin) probe(c *clientv3.Client) error {
 	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.DialTimeout)
 	defer cancel()
 	_, err := c.Get(ctx, probeKey, clientv3.WithCountOnly())
-	if err != nil {
+	if err != nil && !errors.Is(err, rpctypes.ErrPermissionDenied) {
+		// A user whose role does not cover the probe key is refused only
+		// after etcd has served the linearizable read: the cluster has
+		// quorum and answers, which is what the probe asks.
 		return fmt.Errorf("probe %v: %w", p.cfg.Endpoints, err)
 	}
 	return nil
@@ -456,6 +461,31 @@ func (p *Plugin) waitConnectionLost(c *clientv3.Client) bool {
 	}
 }
 
+// setWatchProblem records (err != nil) or clears the error of a watch that
+// retrying does not fix; while any is recorded the plugin reports ERROR.
+func (p *Plugin) setWatchProblem(s *stream, err error) {
+	p.mu.Lock()
+	old, had := p.watchErrs[s]
+	switch {
+	case err == nil && !had:
+		p.mu.Unlock()
+		return
+	case err == nil:
+		delete(p.watchErrs, s)
+	case had && old.Error() == err.Error():
+		p.mu.Unlock()
+		return
+	default:
+		if p.watchErrs == nil {
+			p.watchErrs = make(map[*stream]error)
+		}
+		p.watchErrs[s] = err
+	}
+	p.gen++
+	p.mu.Unlock()
+	p.kick()
+}
+
 // sessionLost makes the OnConnect callbacks run again, as after a
 // reconnect: keys put under the lost session lease must be put again. While
 // disconnected they run at the reconnect.
@@ -465,6 +495,16 @@ func (p *Plugin) sessionLost() {
 	p.connGen = p.gen
 	p.mu.Unlock()
 	p.kick()
+}
+
+// watchError joins the errors of failing watches, in a stable order.
+func (p *Plugin) watchError() error {
+	msgs := make([]string, 0, len(p.watchErrs))
+	for _, err := range p.watchErrs {
+		msgs = append(msgs, err.Error())
+	}
+	slices.Sort(msgs)
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // notifyLoop reports state changes and runs the OnConnect callbacks, one at
@@ -479,11 +519,15 @@ func (p *Plugin) notifyLoop() {
 		}
 		p.mu.Lock()
 		gen, connGen, ok, err := p.gen, p.connGen, p.connected.Load(), p.lastErr
+		connected := ok
+		if ok && len(p.watchErrs) > 0 {
+			ok, err = false, p.watchError()
+		}
 		reporter := p.reporter
 		report := reporter != nil && p.reportGen != gen+1
 		p.reportGen = gen + 1 // +1: 0 means "never reported"
 		var due []*callback
-		if ok {
+		if connected {
 			for _, cb := range p.callbacks {
 				if cb.lastGen < connGen {
 					cb.lastGen = connGen

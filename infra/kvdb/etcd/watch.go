@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/plinth-go/plinth/infra/kvdb"
 )
@@ -70,6 +74,12 @@ type stream struct {
 	mu      sync.Mutex // guards err and stopped
 	err     error
 	stopped bool
+
+	// A run of permanent errors; used by the watch's goroutine only.
+	permSince time.Time
+	permErr   error
+	nextWarn  time.Time
+	warnEvery time.Duration
 }
 
 func (s *stream) Stop() {
@@ -106,8 +116,10 @@ func (s *stream) finish(err error) {
 // errEnded marks the end of the watch's context; finish tells why.
 var errEnded = errors.New("watch ended")
 
-// run delivers events until the context ends (nil) or fn fails (its error).
+// run delivers events until the context ends (nil), fn fails (its error)
+// or an error that retrying does not fix outlasts the watch error timeout.
 func (s *stream) run() error {
+	defer s.p.setWatchProblem(s, nil)
 	bo := newBackoff(s.p.cfg.ReconnectMaxBackoff)
 	var next int64 // revision of the next event to deliver; 0: list first
 	for {
@@ -137,10 +149,60 @@ func (s *stream) run() error {
 			bo.reset()
 		}
 		next = n
+		if err := s.failing(); err != nil {
+			return err
+		}
 		if !sleepCtx(s.ctx, bo.next()) {
 			return nil
 		}
 	}
+}
+
+// isPermanent reports whether err is one that retrying the same watch or
+// list does not fix: etcd's auth refuses it, or the request is invalid.
+func isPermanent(err error) bool {
+	switch status.Code(err) {
+	case codes.PermissionDenied, codes.InvalidArgument:
+		return true
+	}
+	return errors.Is(err, rpctypes.ErrPermissionDenied) || errors.Is(err, rpctypes.ErrUserEmpty)
+}
+
+// problem records the outcome of one attempt: a permanent error starts or
+// continues a run of them, anything else ends it. The first error of a run
+// and then one every doubling interval are logged as warnings, and the
+// plugin reports the error in its status while the run lasts.
+func (s *stream) problem(err error) {
+	if err == nil || !isPermanent(err) {
+		if !s.permSince.IsZero() {
+			s.p.Log.Infof("watch %q: working again", s.prefix)
+			s.permSince, s.permErr = time.Time{}, nil
+			s.p.setWatchProblem(s, nil)
+		}
+		return
+	}
+	now := time.Now()
+	if s.permSince.IsZero() {
+		s.permSince, s.nextWarn = now, now
+		s.warnEvery = time.Second
+	}
+	s.permErr = err
+	if !now.Before(s.nextWarn) {
+		s.p.Log.Warnf("watch %q: %v (retrying; the watch ends with this error %v after it began, at %s)",
+			s.prefix, err, s.p.cfg.WatchErrorTimeout, s.permSince.Add(s.p.cfg.WatchErrorTimeout).Format(time.TimeOnly))
+		s.nextWarn = now.Add(s.warnEvery)
+		s.warnEvery = min(2*s.warnEvery, time.Minute)
+	}
+	s.p.setWatchProblem(s, fmt.Errorf("watch %q: %w", s.prefix, err))
+}
+
+// failing returns the error that ends the watch once a run of permanent
+// errors has lasted the watch error timeout.
+func (s *stream) failing() error {
+	if s.permSince.IsZero() || time.Since(s.permSince) < s.p.cfg.WatchErrorTimeout {
+		return nil
+	}
+	return fmt.Errorf("etcd: watch %q: still failing after %v: %w", s.prefix, s.p.cfg.WatchErrorTimeout, s.permErr)
 }
 
 // resync lists the prefix until it succeeds and delivers the snapshot.
@@ -155,6 +217,7 @@ func (s *stream) resync() (int64, error) {
 		if s.ctx.Err() != nil {
 			return 0, errEnded
 		}
+		s.problem(err)
 		if err == nil {
 			if err := s.fn(s.ctx, kvdb.Event{Kind: kvdb.EventResync, Rev: rev, Snapshot: snap}); err != nil {
 				return 0, err
@@ -162,6 +225,9 @@ func (s *stream) resync() (int64, error) {
 			return rev, nil
 		}
 		s.p.Log.Debugf("watch %q: %v", s.prefix, err)
+		if err := s.failing(); err != nil {
+			return 0, err
+		}
 		if !sleepCtx(s.ctx, bo.next()) {
 			return 0, errEnded
 		}
@@ -198,9 +264,11 @@ func (s *stream) watch(next int64) (int64, error) {
 		if err := resp.Err(); err != nil {
 			if s.ctx.Err() == nil {
 				s.p.Log.Debugf("watch %q from %d: %v", s.prefix, next, err)
+				s.problem(err)
 			}
 			break
 		}
+		s.problem(nil)
 		if resp.IsProgressNotify() && resp.Header.Revision >= next {
 			// Every change up to the header revision has been sent: resuming
 			// after it is safe and avoids needless resyncs after compaction.

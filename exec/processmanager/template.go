@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/plinth-go/plinth/exec/processmanager/model"
+	"github.com/plinth-go/plinth/infra/config"
 )
 
 // templateExt is the extension of template files.
@@ -163,7 +164,7 @@ func (p *Plugin) GetAllTemplates() ([]*model.Template, error) {
 // name is named after its file; one with another name is invalid, so that
 // GetTemplate(name) and the file agree.
 func readTemplate(path string) (*model.Template, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err

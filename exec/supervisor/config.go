@@ -187,7 +187,7 @@ func (c *Config) Warnings() []error { return slices.Clone(c.warnings) }
 // LoadConfig reads and checks the supervisor conf file at path. See
 // ParseConfig.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("supervisor: conf file %s: %w", path, config.ErrNotFound)

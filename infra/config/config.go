@@ -225,10 +225,13 @@ func (c *pluginConfig) LoadValue(v any) (bool, error) {
 	if loc.path == "" {
 		return false, nil
 	}
-	data, err := os.ReadFile(loc.path)
+	data, err := ReadFile(loc.path, 0)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			return false, fmt.Errorf("config: %s: %w", c.name, err)
+			if loc.origin != "" {
+				return false, fmt.Errorf("config: %s config file (named by %s): %w", c.name, loc.origin, err)
+			}
+			return false, fmt.Errorf("config: %s config file: %w", c.name, err)
 		}
 		// A misspelt config dir would otherwise make every default file
 		// silently "missing"; report the directory instead.

@@ -44,7 +44,7 @@ func (e *Error) Error() string {
 // LoadFile strictly decodes the YAML file at path into v, a non-nil pointer,
 // as Decode does. A missing file is an error wrapping ErrNotFound.
 func LoadFile(path string, v any) error {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return &notFoundError{what: "config file " + path, err: err}

@@ -64,8 +64,9 @@
 // # Hooks
 //
 // A hook runs its command for every event that matches its optional filters
-// program-name and event-type (see EventType), with the agent's environment
-// plus SUPERVISOR_PROCESS_NAME, SUPERVISOR_PROCESS_STATE,
+// program-name and event-type (see EventType), in a clean environment: of
+// the agent's variables only PATH, HOME, USER, LOGNAME, SHELL, TMPDIR, TZ,
+// LANG, LC_ALL, LC_CTYPE and LC_MESSAGES, plus SUPERVISOR_PROCESS_NAME, SUPERVISOR_PROCESS_STATE,
 // SUPERVISOR_EVENT_TYPE and, when known, SUPERVISOR_PROCESS_PID,
 // SUPERVISOR_PROCESS_PATH, SUPERVISOR_EXIT_CODE, SUPERVISOR_EXIT_SIGNAL,
 // SUPERVISOR_RESTARTS and SUPERVISOR_ERROR (see Event.Env). Hooks of one

@@ -44,6 +44,27 @@ func (p *Plugin) resolveHooks() error {
 	return nil
 }
 
+// hookEnvAllowed names the agent's environment variables that a hook
+// inherits: what a shell script needs to run. Everything else of the
+// agent's environment (its config variables such as SUPERVISOR_CONFIG,
+// credentials, tokens) stays out, so that a hook sees only the documented
+// SUPERVISOR_* variables of its event besides these.
+var hookEnvAllowed = [...]string{
+	"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", "TZ",
+	"LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES",
+}
+
+// hookEnv is the environment of a hook run for ev.
+func hookEnv(ev Event) []string {
+	env := make([]string, 0, len(hookEnvAllowed)+10)
+	for _, k := range hookEnvAllowed {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return append(env, ev.Env()...)
+}
+
 // runHook runs h for ev and waits for it, at most its timeout. The hook
 // runs in a process group of its own, killed when the hook ends, so that
 // nothing it started outlives it.
@@ -51,7 +72,7 @@ func (p *Plugin) runHook(h hookRun, ev Event) {
 	ctx, cancel := context.WithTimeout(p.ctx, h.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, h.path, h.CmdArgs...)
-	cmd.Env = append(os.Environ(), ev.Env()...)
+	cmd.Env = hookEnv(ev)
 	out := &cappedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

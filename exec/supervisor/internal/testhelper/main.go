@@ -4,14 +4,15 @@
 //
 //	run          report "ready <pid>", then wait to be killed
 //	ignore-term  ignore SIGTERM, report "ready <pid>", then wait
-//	threads      start extra threads, report "ready <pid>", then wait
+//	threads      start 3 extra threads, report "ready <pid>" once they
+//	             exist, then wait
 //	family       start two sleeping children in its group, report
 //	             "family <pid> <child> <child>", then wait
 //	exit CODE    report "ready <pid>" and exit with CODE
 //	print        write a line to stdout and one to stderr, report
 //	             "ready <pid>", then wait
 //	env NAME     report "env <value of NAME> <working directory>", then wait
-//	hook ID      report "hook ID <json of the SUPERVISOR_* variables>", exit
+//	hook ID      report "hook ID <json of the SUPERVISOR_* variables, PATH, HOME and PLINTH_TEST_SECRET>", exit
 //	hook-fail ID as hook, then exit 3
 //	hang ID      report "hang ID <pid>", then wait to be killed
 package main
@@ -43,11 +44,18 @@ func main() {
 		signal.Ignore(syscall.SIGTERM)
 		report(sock, "ready "+pid)
 	case "threads":
+		// Each goroutine holds a thread of its own once locked: report
+		// ready only when all of them do.
+		locked := make(chan struct{}, 3)
 		for range 3 {
 			go func() {
 				runtime.LockOSThread()
+				locked <- struct{}{}
 				select {}
 			}()
+		}
+		for range 3 {
+			<-locked
 		}
 		report(sock, "ready "+pid)
 	case "family":
@@ -68,7 +76,10 @@ func main() {
 	case "hook", "hook-fail":
 		vars := map[string]string{}
 		for _, kv := range os.Environ() {
-			if strings.HasPrefix(kv, "SUPERVISOR_") {
+			// PATH and HOME stand for the variables a hook inherits,
+			// PLINTH_TEST_SECRET for those it must not.
+			if strings.HasPrefix(kv, "SUPERVISOR_") || strings.HasPrefix(kv, "PATH=") ||
+				strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "PLINTH_TEST_SECRET=") {
 				k, v, _ := strings.Cut(kv, "=")
 				vars[k] = v
 			}

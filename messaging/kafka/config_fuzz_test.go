@@ -18,6 +18,7 @@ func FuzzConfigFile(f *testing.F) {
 	f.Add([]byte("addrs: [\"\"]\nversion: 0.0.0\npartitioner: nope\ninitial-offset: middle\n"))
 	f.Add([]byte("addrs: [a:1]\ntls: {enabled: true, cert-file: c}\nsasl: {mechanism: PLAIN, user: u}\n"))
 	f.Add([]byte("health-check-interval: -1s\nreconnect-backoff-max: 5\ndial-timeout: 0s\n"))
+	f.Add([]byte("linger: 5ms\nbatch-messages: 500\nbatch-bytes: -1\n"))
 	pc, path, write := configtest.FileConfig(f, PluginName)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		write(t, data)

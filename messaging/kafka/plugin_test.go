@@ -21,6 +21,7 @@ import (
 	"github.com/plinth-go/plinth/agent/agenttest"
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/health/statuscheck/model"
+	"github.com/plinth-go/plinth/infra/config/configtest"
 	"github.com/plinth-go/plinth/internal/freeport"
 	"github.com/plinth-go/plinth/messaging"
 	"github.com/plinth-go/plinth/messaging/kafka"
@@ -106,6 +107,9 @@ func TestBadConfigFileFailsTheStartNamingFileAndLine(t *testing.T) {
 		{"unknown key", "addrs: [127.0.0.1:9092]\ngroup-id: x\n", `kafka.conf:2`},
 		{"bad value", "addrs: [127.0.0.1:9092]\nrequired-acks: maybe\n", `required-acks`},
 		{"bad duration", "health-check-interval: 5\n", `kafka.conf:1`},
+		{"linger without a unit", "addrs: [127.0.0.1:9092]\nlinger: 5\n", `kafka.conf:2`},
+		{"batch size that is not a number", "batch-messages: many\n", `kafka.conf:1`},
+		{"batch size without linger", "batch-bytes: 65536\n", `batch-bytes`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,6 +137,9 @@ required-acks: local
 compression: zstd
 partitioner: round-robin
 initial-offset: oldest
+linger: 1ms
+batch-messages: 100
+batch-bytes: 65536
 dial-timeout: 2s
 health-check-interval: 1s
 reconnect-backoff-max: 1s
@@ -147,6 +154,27 @@ reconnect-backoff-max: 1s
 	pub, _ := p.NewBytesConnection("c").NewSyncPublisher("conf")
 	if err := pub.Put(ctx, "k", []byte("zstd")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The producer batching keys of kafka.conf end up in the sarama config of
+// the producers, read through the same LoadValue call as Init.
+func TestBatchingKeysOfTheConfigFileReachSarama(t *testing.T) {
+	pc, _, write := configtest.FileConfig(t, kafka.PluginName)
+	write(t, []byte("addrs: [127.0.0.1:9092]\nlinger: 5ms\nbatch-messages: 500\nbatch-bytes: 65536\n"))
+	var cfg mux.Config
+	if found, err := pc.LoadValue(&cfg); !found || err != nil {
+		t.Fatalf("LoadValue = %v, %v", found, err)
+	}
+	sc, err := cfg.Sarama()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := sc.Producer.Flush; f.Frequency != 5*time.Millisecond || f.Messages != 500 || f.Bytes != 65536 {
+		t.Errorf("Producer.Flush = %+v, want Frequency 5ms, Messages 500, Bytes 65536", f)
+	}
+	if _, err := mux.New(cfg); err != nil {
+		t.Errorf("mux.New: %v", err)
 	}
 }
 

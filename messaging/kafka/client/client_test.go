@@ -88,6 +88,54 @@ func TestTLSConfigNeedsBothCertAndKey(t *testing.T) {
 	}
 }
 
+func TestLingerAndBatchLimitsReachSarama(t *testing.T) {
+	tests := []struct {
+		name                 string
+		cfg                  client.Config
+		frequency            time.Duration
+		messages, batchBytes int
+	}{
+		{"default: every request as soon as possible", client.Config{}, 0, 0, 0},
+		{"linger alone", client.Config{Linger: 5 * time.Millisecond}, 5 * time.Millisecond, 0, 0},
+		{"linger ended by a batch size", client.Config{Linger: time.Second, BatchMessages: 500, BatchBytes: 64 << 10}, time.Second, 500, 64 << 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc, err := tt.cfg.Sarama()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := sc.Producer.Flush
+			if f.Frequency != tt.frequency || f.Messages != tt.messages || f.Bytes != tt.batchBytes || f.MaxMessages != 0 {
+				t.Errorf("Producer.Flush = %+v, want Frequency %s, Messages %d, Bytes %d, MaxMessages 0", f, tt.frequency, tt.messages, tt.batchBytes)
+			}
+		})
+	}
+}
+
+func TestBadLingerOrBatchLimitIsRejectedNamingTheKey(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  client.Config
+		key  string
+	}{
+		{"negative linger", client.Config{Linger: -time.Millisecond}, `"linger"`},
+		{"negative batch-messages", client.Config{Linger: time.Millisecond, BatchMessages: -1}, `"batch-messages"`},
+		{"negative batch-bytes", client.Config{Linger: time.Millisecond, BatchBytes: -1}, `"batch-bytes"`},
+		// Without a linger, a batch that never fills would never leave.
+		{"batch-messages without linger", client.Config{BatchMessages: 100}, `"batch-messages"`},
+		{"batch-bytes without linger", client.Config{BatchBytes: 16 << 10}, `"batch-bytes"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.key) {
+				t.Errorf("Validate = %v, want an error naming %s", err, tt.key)
+			}
+		})
+	}
+}
+
 // A producer on a client; SendSync waits until the broker stored the message.
 func ExampleProducer_SendSync() {
 	brokers, _ := kfake.NewCluster(kfake.SeedTopics(1, "events"))

@@ -86,6 +86,20 @@ type Config struct {
 	// starts reading: "oldest" or "newest". If empty, "oldest" is used, so
 	// that nothing published before the first start is missed.
 	InitialOffset string `yaml:"initial-offset"`
+	// Linger is how long the producers wait, after a message arrives for a
+	// broker that has nothing waiting, for more messages to send in the same
+	// request. If zero, a request goes out as soon as the previous one to the
+	// broker left, with whatever arrived meanwhile (sarama's
+	// Producer.Flush.Frequency; Kafka's linger.ms). A longer linger makes
+	// fewer, larger requests: less CPU per message, more latency.
+	Linger time.Duration `yaml:"linger"`
+	// BatchMessages and BatchBytes end the linger early: a request goes out
+	// once the messages waiting for a broker number BatchMessages or hold
+	// BatchBytes bytes. Zero means no such limit. Either needs Linger, or
+	// messages would wait until enough others arrive (sarama's
+	// Producer.Flush.Messages and Producer.Flush.Bytes).
+	BatchMessages int `yaml:"batch-messages"`
+	BatchBytes    int `yaml:"batch-bytes"`
 	// DialTimeout bounds opening a connection to a broker. If zero, 10s is
 	// used.
 	DialTimeout time.Duration `yaml:"dial-timeout"`
@@ -206,6 +220,24 @@ func (c *Config) Sarama() (*sarama.Config, error) {
 		bad("partition", "%d is negative", c.Partition)
 	}
 	sc.Producer.Partitioner = newPartitioner(fallback, c.Partition)
+	// A request goes out when any of linger, batch-messages and
+	// batch-bytes is reached; all zero: at once.
+	if c.Linger < 0 {
+		bad("linger", "%s is negative", c.Linger)
+	}
+	if c.BatchMessages < 0 {
+		bad("batch-messages", "%d is negative", c.BatchMessages)
+	} else if c.BatchMessages > 0 && c.Linger <= 0 {
+		bad("batch-messages", "needs linger: without it, messages wait until %d are waiting", c.BatchMessages)
+	}
+	if c.BatchBytes < 0 {
+		bad("batch-bytes", "%d is negative", c.BatchBytes)
+	} else if c.BatchBytes > 0 && c.Linger <= 0 {
+		bad("batch-bytes", "needs linger: without it, messages wait until they hold %d bytes", c.BatchBytes)
+	}
+	sc.Producer.Flush.Frequency = c.Linger
+	sc.Producer.Flush.Messages = c.BatchMessages
+	sc.Producer.Flush.Bytes = c.BatchBytes
 	sc.Producer.Return.Successes = true
 	sc.Producer.Return.Errors = true
 

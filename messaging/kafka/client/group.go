@@ -19,6 +19,19 @@ import (
 // the message to be read again by the next owner of the partition.
 type GroupHandler func(ctx context.Context, msg *ConsumerMessage) (commit bool)
 
+// ClaimHandler returns the GroupHandler of the messages of one partition
+// in one session. The consumer calls it once per claimed partition when the
+// session starts reading it, on the goroutine that then calls the returned
+// handler for each message of the partition; so a handler that routes
+// messages by topic looks its route up once per claim, not per message.
+// It must not return nil.
+type ClaimHandler func(topic string, partition int32) GroupHandler
+
+// EveryClaim returns a ClaimHandler that hands every message to h.
+func EveryClaim(h GroupHandler) ClaimHandler {
+	return func(string, int32) GroupHandler { return h }
+}
+
 // GroupConsumer reads topics as a member of a consumer group. Partitions are
 // shared among the members of the group; each handler call for a partition
 // happens in order, and different partitions are handled concurrently.
@@ -62,7 +75,7 @@ type GroupHandler func(ctx context.Context, msg *ConsumerMessage) (commit bool)
 type GroupConsumer struct {
 	client  sarama.Client
 	group   sarama.ConsumerGroup
-	handler GroupHandler
+	handler ClaimHandler
 	onError func(error)
 
 	ctx    context.Context // the lifecycle of the consumer; Close cancels it
@@ -97,10 +110,12 @@ const (
 	groupRetryMax = 5 * time.Second
 )
 
-// NewGroupConsumer joins group groupID on c as soon as it has topics. onError
-// receives the errors of the group (nil ignores them). The client stays open
-// when the consumer closes, but it must not be shared with another group.
-func NewGroupConsumer(c sarama.Client, groupID string, h GroupHandler, onError func(error)) (*GroupConsumer, error) {
+// NewGroupConsumer joins group groupID on c as soon as it has topics, and
+// hands the messages of each claimed partition to the handler h returns for
+// it (EveryClaim makes one handler serve all). onError receives the errors
+// of the group (nil ignores them). The client stays open when the consumer
+// closes, but it must not be shared with another group.
+func NewGroupConsumer(c sarama.Client, groupID string, h ClaimHandler, onError func(error)) (*GroupConsumer, error) {
 	if h == nil {
 		panic("kafka: NewGroupConsumer with a nil handler")
 	}
@@ -290,13 +305,14 @@ func (h sessionHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama
 	if point == nil { // forgotten by SetTopics: this session is ending
 		point = &resumePoint{}
 	}
+	handle := h.g.handler(claim.Topic(), claim.Partition())
 	for {
 		select {
 		case m, ok := <-claim.Messages():
 			if !ok {
 				return nil
 			}
-			if h.g.handler(ctx, (*ConsumerMessage)(m)) {
+			if handle(ctx, (*ConsumerMessage)(m)) {
 				s.MarkMessage(m, "")
 				point.next.Store(m.Offset + 1)
 			}

@@ -92,10 +92,10 @@ func (h *groupHarness) restartBroker() {
 // test ends.
 func (h *groupHarness) newGroup(c sarama.Client) *client.GroupConsumer {
 	h.t.Helper()
-	g, err := client.NewGroupConsumer(c, "g", func(_ context.Context, m *client.ConsumerMessage) bool {
+	g, err := client.NewGroupConsumer(c, "g", client.EveryClaim(func(_ context.Context, m *client.ConsumerMessage) bool {
 		h.got <- m.Offset
 		return true
-	}, func(err error) {
+	}), func(err error) {
 		h.mu.Lock()
 		h.errs = append(h.errs, err)
 		h.mu.Unlock()

@@ -63,13 +63,13 @@ type ProducerMessage struct {
 	Offset    int64
 	Timestamp time.Time
 
-	// Exactly one of done (synchronous send) and the callbacks
-	// (asynchronous send) is used.
+	// Exactly one of done (SendSync) and the callbacks (SendAsync) is
+	// used.
 	done      chan error
 	onSuccess func(*ProducerMessage)
 	onError   func(*ProducerMessage, error)
 
-	sm sarama.ProducerMessage // embedded so that a send allocates once
+	sm sarama.ProducerMessage // embedded so that an asynchronous send allocates once
 }
 
 var _ messaging.BytesMessage = (*ProducerMessage)(nil)
@@ -96,24 +96,65 @@ func (m *ProducerMessage) GetHeaders() []messaging.Header { return m.Headers }
 // acknowledged.
 func (m *ProducerMessage) GetTimestamp() time.Time { return m.Timestamp }
 
-// toSarama fills the embedded sarama message and returns it.
+// toSarama fills the embedded sarama message, whose Metadata is m, and
+// returns it. Its key and value point into m: no allocation of their own.
 func (m *ProducerMessage) toSarama() *sarama.ProducerMessage {
 	sm := &m.sm
 	*sm = sarama.ProducerMessage{Topic: m.Topic, Metadata: m}
-	if m.Key != "" {
-		sm.Key = sarama.StringEncoder(m.Key)
-	}
-	if m.Value != nil {
-		sm.Value = sarama.ByteEncoder(m.Value)
-	}
+	fill(sm, &m.Key, &m.Value, m.Headers, m.Manual, m.Partition)
+	return sm
+}
+
+// syncMessage is what SyncProducer.Send hands to sarama: the sarama
+// message and the key and value its encoders point at, in one allocation.
+// The caller's ProducerMessage stays out of it, so that it need not escape
+// to the heap.
+type syncMessage struct {
+	sm    sarama.ProducerMessage
+	key   string
+	value []byte
+}
+
+func newSyncMessage(m *ProducerMessage) *sarama.ProducerMessage {
+	s := &syncMessage{key: m.Key, value: m.Value}
+	s.sm.Topic = m.Topic
 	if m.Manual {
-		sm.Partition = m.Partition
+		s.sm.Metadata = manualPartition{}
 	}
-	if len(m.Headers) > 0 {
-		sm.Headers = make([]sarama.RecordHeader, len(m.Headers))
-		for i, h := range m.Headers {
+	fill(&s.sm, &s.key, &s.value, m.Headers, m.Manual, m.Partition)
+	return &s.sm
+}
+
+// fill sets the key, value, headers and chosen partition of sm. key and
+// value must stay unchanged until sarama returns sm.
+func fill(sm *sarama.ProducerMessage, key *string, value *[]byte, headers []messaging.Header, manual bool, partition int32) {
+	if *key != "" {
+		sm.Key = (*keyEncoder)(key)
+	}
+	if *value != nil {
+		sm.Value = (*valueEncoder)(value)
+	}
+	if manual {
+		sm.Partition = partition // read by the partitioner
+	}
+	if len(headers) > 0 {
+		sm.Headers = make([]sarama.RecordHeader, len(headers))
+		for i, h := range headers {
 			sm.Headers[i] = sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value}
 		}
 	}
-	return sm
 }
+
+// keyEncoder and valueEncoder are sarama.StringEncoder and
+// sarama.ByteEncoder by pointer: storing a pointer in an interface costs no
+// allocation, storing a string or a slice does.
+type (
+	keyEncoder   string
+	valueEncoder []byte
+)
+
+func (k *keyEncoder) Encode() ([]byte, error) { return []byte(*k), nil }
+func (k *keyEncoder) Length() int             { return len(*k) }
+
+func (v *valueEncoder) Encode() ([]byte, error) { return *v, nil }
+func (v *valueEncoder) Length() int             { return len(*v) }

@@ -45,9 +45,26 @@ type partitioner struct {
 
 var _ sarama.DynamicConsistencyPartitioner = (*partitioner)(nil)
 
+// manualPartition in the Metadata of a sarama message marks a message whose
+// publisher chose its partition, when the Metadata is not the
+// ProducerMessage itself (SyncProducer.Send).
+type manualPartition struct{}
+
+// chosen reports whether the publisher of msg chose its partition, which
+// is then msg.Partition.
+func chosen(msg *sarama.ProducerMessage) bool {
+	switch md := msg.Metadata.(type) {
+	case *ProducerMessage:
+		return md.Manual
+	case manualPartition:
+		return true
+	}
+	return false
+}
+
 func (p *partitioner) Partition(msg *sarama.ProducerMessage, n int32) (int32, error) {
-	if pm, ok := msg.Metadata.(*ProducerMessage); ok && pm.Manual {
-		return pm.Partition, nil
+	if chosen(msg) {
+		return msg.Partition, nil
 	}
 	if p.fallback == nil {
 		return p.manual, nil
@@ -60,7 +77,7 @@ func (p *partitioner) RequiresConsistency() bool {
 }
 
 func (p *partitioner) MessageRequiresConsistency(msg *sarama.ProducerMessage) bool {
-	if pm, ok := msg.Metadata.(*ProducerMessage); ok && pm.Manual {
+	if chosen(msg) {
 		return true
 	}
 	return p.RequiresConsistency()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/IBM/sarama"
 )
@@ -25,13 +26,17 @@ var (
 //
 // A Producer is safe for concurrent use.
 type Producer struct {
-	ap sarama.AsyncProducer
+	ap    sarama.AsyncProducer
+	input chan<- *sarama.ProducerMessage
 
-	// mu is held shared by every send while it may write to ap.Input, and
-	// exclusively by Close before it closes the input: no send can then hit
-	// a closed channel. Sends blocked by backpressure leave when closing is
-	// closed, so Close never waits for the brokers to take them.
+	// mu is held shared by every send while it may write to input, and
+	// exclusively by Close before it closes the input: no send can then
+	// hit a closed channel. closed is set first, so that sends arriving
+	// later fail at once, and closing is closed with it, so that sends
+	// blocked by backpressure leave: Close never waits for the brokers to
+	// take them.
 	mu      sync.RWMutex
+	closed  atomic.Bool
 	closing chan struct{}
 	once    sync.Once
 	drained sync.WaitGroup
@@ -45,7 +50,7 @@ func NewProducer(c sarama.Client) (*Producer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: new producer: %w", err)
 	}
-	p := &Producer{ap: ap, closing: make(chan struct{})}
+	p := &Producer{ap: ap, input: ap.Input(), closing: make(chan struct{})}
 	p.drained.Add(2)
 	go p.readSuccesses()
 	go p.readErrors()
@@ -81,8 +86,10 @@ func (m *ProducerMessage) complete(err error) {
 }
 
 // SendSync publishes m and waits until the brokers stored it (as
-// Config.RequiredAcks says) or refused it. When ctx ends first, SendSync
-// returns an error wrapping ctx.Err(); the message may still be stored.
+// Config.RequiredAcks says) or refused it. When ctx has ended, SendSync
+// returns an error wrapping ctx.Err() without sending; when it ends while
+// SendSync waits, SendSync returns such an error and the message may still
+// be stored.
 func (p *Producer) SendSync(ctx context.Context, m *ProducerMessage) error {
 	m.done = make(chan error, 1)
 	m.onSuccess, m.onError = nil, nil
@@ -100,25 +107,38 @@ func (p *Producer) SendSync(ctx context.Context, m *ProducerMessage) error {
 // SendAsync queues m and returns. Exactly one of onSuccess and onError is
 // called later with m, also when the producer closes with m in flight;
 // either may be nil. Callbacks should return quickly: the next results wait
-// for them. SendAsync blocks while the queue is full (backpressure) until
-// ctx ends, and then returns an error wrapping ctx.Err() without calling
-// a callback.
+// for them. When ctx has ended, SendAsync returns an error wrapping
+// ctx.Err() and queues nothing. It blocks while the queue is full
+// (backpressure) until ctx ends, and then returns such an error without
+// calling a callback.
 func (p *Producer) SendAsync(ctx context.Context, m *ProducerMessage, onSuccess func(*ProducerMessage), onError func(*ProducerMessage, error)) error {
 	m.done = nil
 	m.onSuccess, m.onError = onSuccess, onError
 	return p.enqueue(ctx, m)
 }
 
+// enqueue hands m to sarama. When sarama's dispatcher is waiting for a
+// message, as it is unless messages come faster than it forwards them, that
+// is one channel send, as with sarama alone; only a send that has to wait
+// selects on ctx and Close too. The read lock is what keeps every send off
+// the channel sarama closes: two uncontended atomic adds.
 func (p *Producer) enqueue(ctx context.Context, m *ProducerMessage) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, err)
+	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	select {
-	case <-p.closing:
+	if p.closed.Load() {
 		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, ErrClosed)
+	}
+	sm := m.toSarama()
+	select {
+	case p.input <- sm:
+		return nil
 	default:
 	}
 	select {
-	case p.ap.Input() <- m.toSarama():
+	case p.input <- sm:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, ctx.Err())
@@ -132,6 +152,7 @@ func (p *Producer) enqueue(ctx context.Context, m *ProducerMessage) error {
 // releases the producer. It is idempotent.
 func (p *Producer) Close() error {
 	p.once.Do(func() {
+		p.closed.Store(true)
 		close(p.closing)
 		p.mu.Lock()
 		p.ap.AsyncClose()
@@ -193,8 +214,7 @@ func (p *SyncProducer) Send(ctx context.Context, m *ProducerMessage) error {
 	if p.isClosing() {
 		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, ErrClosed)
 	}
-	m.done, m.onSuccess, m.onError = nil, nil, nil
-	sm := m.toSarama()
+	sm := newSyncMessage(m)
 	if _, _, err := p.sp.SendMessage(sm); err != nil {
 		return fmt.Errorf("kafka: publish to topic %q: %w", m.Topic, err)
 	}

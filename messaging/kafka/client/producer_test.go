@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/IBM/sarama"
@@ -112,6 +113,132 @@ func TestSyncProducerCloseWaitsForSendsInFlight(t *testing.T) {
 	}
 	if err := p.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// newProducer connects to a fresh one-broker cluster with topic and
+// returns an async producer on it; cleanup closes both in order.
+func newProducer(t *testing.T, partitions int32, topic string) *client.Producer {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	c, err := client.Connect(client.Config{Addrs: cluster.ListenAddrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	p, err := client.NewProducer(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+func TestProducerCloseWhileSendingCallsBackEveryQueuedMessageOnce(t *testing.T) {
+	p := newProducer(t, 3, "closing")
+	ctx := context.Background()
+	const senders = 8
+	// Each sender counts the results of its queued messages, one counter
+	// per message.
+	results := make([][]*atomic.Int32, senders)
+	errs := make(chan error, senders)
+	sending := make(chan struct{}, senders)
+	var wg sync.WaitGroup
+	for i := range senders {
+		wg.Go(func() {
+			for j := 0; ; j++ {
+				n := new(atomic.Int32)
+				count := func(*client.ProducerMessage) { n.Add(1) }
+				m := &client.ProducerMessage{Topic: "closing", Key: fmt.Sprint(i, j), Value: []byte("v")}
+				err := p.SendAsync(ctx, m, count, func(m *client.ProducerMessage, _ error) { count(m) })
+				if err != nil {
+					errs <- err
+					return
+				}
+				results[i] = append(results[i], n)
+				if j == 0 {
+					sending <- struct{}{}
+				}
+			}
+		})
+	}
+	for range senders {
+		<-sending
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, client.ErrClosed) {
+			t.Errorf("SendAsync during Close = %v, want client.ErrClosed", err)
+		}
+	}
+	// Close returned after the last callback.
+	queued := 0
+	for i, rs := range results {
+		for j, n := range rs {
+			if got := n.Load(); got != 1 {
+				t.Errorf("message %d of sender %d got %d callbacks, want 1", j, i, got)
+			}
+		}
+		queued += len(rs)
+	}
+	t.Logf("%d messages queued before Close", queued)
+}
+
+func TestSendAsyncWithAnEndedContextQueuesNothing(t *testing.T) {
+	p := newProducer(t, 1, "ended")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	called := func(*client.ProducerMessage) { t.Error("a callback ran for a message that was not queued") }
+	// The queue has room: SendAsync must still refuse, every time.
+	for range 100 {
+		err := p.SendAsync(ctx, &client.ProducerMessage{Topic: "ended", Value: []byte("dropped")}, called,
+			func(m *client.ProducerMessage, _ error) { called(m) })
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("SendAsync with a cancelled context = %v, want context.Canceled", err)
+		}
+	}
+	m := &client.ProducerMessage{Topic: "ended", Value: []byte("stored")}
+	if err := p.SendSync(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if m.GetOffset() != 0 {
+		t.Errorf("first stored message at offset %d, want 0: a refused send was published", m.GetOffset())
+	}
+}
+
+// The producers hand sarama the key by pointer (no allocation); the hash
+// partitioner must see the same bytes as with sarama's own encoder.
+func TestKeyedMessagesGoWhereSaramaPutsThem(t *testing.T) {
+	const partitions = 5
+	sp := newSyncProducer(t, partitions, "keyed")
+	ap := newProducer(t, partitions, "keyed")
+	hash := sarama.NewHashPartitioner("keyed")
+	ctx := context.Background()
+	for i := range 20 {
+		key := fmt.Sprintf("key-%d", i)
+		want, err := hash.Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(key)}, partitions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &client.ProducerMessage{Topic: "keyed", Key: key, Value: []byte("v")}
+		if err := sp.Send(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		a := &client.ProducerMessage{Topic: "keyed", Key: key, Value: []byte("v")}
+		if err := ap.SendSync(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if m.GetPartition() != want || a.GetPartition() != want {
+			t.Errorf("key %q went to partition %d (sync) and %d (async), sarama's hash says %d", key, m.GetPartition(), a.GetPartition(), want)
+		}
 	}
 }
 

@@ -68,8 +68,24 @@ type Multiplexer struct {
 	closed    bool
 	lastErr   error                    // cause of the last failed attempt or health check
 	reported  bool                     // the state was announced once
-	topicSubs map[string][]*subscriber // watched by topic; slices are replaced, never modified
+	topicSubs map[string]*watchers     // watched by topic; an entry has at least one subscriber
 	partSubs  map[*subscriber]struct{} // watched by partition
+}
+
+// watchers holds the subscribers of one topic watched through the group.
+// The partition goroutines of the group find it once per claim (see claim)
+// and then load subs once per message, without a lock or a map lookup;
+// subscribe and unsubscribe replace the slice, holding m.mu, and never
+// modify one in place.
+type watchers struct {
+	subs atomic.Pointer[[]*subscriber] // nil once the last one left
+}
+
+func (w *watchers) load() []*subscriber {
+	if p := w.subs.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // connection is what the multiplexer holds once connected.
@@ -121,7 +137,7 @@ func newMultiplexer(cfg Config, opts []Option) *Multiplexer {
 	m := &Multiplexer{
 		cfg:       cfg,
 		ready:     make(chan struct{}),
-		topicSubs: map[string][]*subscriber{},
+		topicSubs: map[string]*watchers{},
 		partSubs:  map[*subscriber]struct{}{},
 	}
 	for _, opt := range opts {
@@ -279,7 +295,7 @@ func (m *Multiplexer) connect() (*connection, error) {
 	c := &connection{client: cl}
 	if c.sync, err = client.NewSyncProducer(cl); err == nil {
 		if c.async, err = client.NewProducer(cl); err == nil {
-			c.group, err = client.NewGroupConsumer(cl, m.groupID, m.dispatch, func(err error) {
+			c.group, err = client.NewGroupConsumer(cl, m.groupID, m.claim, func(err error) {
 				m.log.Warn(err)
 			})
 		}
@@ -335,14 +351,27 @@ func (m *Multiplexer) topicsLocked() []string {
 	return slices.Collect(maps.Keys(m.topicSubs))
 }
 
-// dispatch hands a message of the consumer group to every subscriber of its
-// topic, one after the other. It asks to commit the offset only when a
-// subscriber handled the message and the multiplexer is not closing, so that
-// a message interrupted by Close is read again after a restart.
-func (m *Multiplexer) dispatch(_ context.Context, msg *client.ConsumerMessage) bool {
+// claim returns the handler of a partition of topic that the group member
+// claimed. It looks the subscribers of the topic up once per claim instead
+// of once per message; the handler still sees each subscriber come and go,
+// through watchers.subs. Once the last subscriber of the topic has left,
+// the session ends soon (SetTopics dropped the topic); until it does, the
+// messages of the partition reach no subscriber and are not committed.
+func (m *Multiplexer) claim(topic string, _ int32) client.GroupHandler {
 	m.mu.RLock()
-	subs := m.topicSubs[msg.Topic]
+	w := m.topicSubs[topic]
 	m.mu.RUnlock()
+	if w == nil {
+		return func(context.Context, *client.ConsumerMessage) bool { return false }
+	}
+	return func(_ context.Context, msg *client.ConsumerMessage) bool { return m.dispatch(w.load(), msg) }
+}
+
+// dispatch hands a message of the consumer group to subs, one after the
+// other. It asks to commit the offset only when a subscriber handled the
+// message and the multiplexer is not closing, so that a message
+// interrupted by Close is read again after a restart.
+func (m *Multiplexer) dispatch(subs []*subscriber, msg *client.ConsumerMessage) bool {
 	handled := false
 	for _, s := range subs {
 		if s.ctx.Err() == nil {
@@ -366,8 +395,8 @@ func (m *Multiplexer) Close() error {
 	m.closed = true
 	m.cancel()
 	var subs []*subscriber
-	for _, ss := range m.topicSubs {
-		subs = append(subs, ss...)
+	for _, w := range m.topicSubs {
+		subs = append(subs, w.load()...)
 	}
 	for s := range m.partSubs {
 		subs = append(subs, s)
@@ -406,9 +435,14 @@ func (m *Multiplexer) subscribe(s *subscriber) error {
 	if !s.manual {
 		changed := false
 		for _, t := range s.topics {
-			old := m.topicSubs[t]
-			changed = changed || len(old) == 0
-			m.topicSubs[t] = append(slices.Clip(old), s)
+			w := m.topicSubs[t]
+			if w == nil {
+				w = &watchers{}
+				m.topicSubs[t] = w
+				changed = true
+			}
+			subs := append(slices.Clip(w.load()), s)
+			w.subs.Store(&subs)
 		}
 		if changed && c != nil {
 			c.group.SetTopics(m.topicsLocked())
@@ -477,17 +511,23 @@ func (m *Multiplexer) unsubscribe(s *subscriber) {
 	}
 	changed := false
 	for _, t := range s.topics {
-		old := m.topicSubs[t]
+		w := m.topicSubs[t]
+		if w == nil {
+			continue
+		}
+		old := w.load()
 		i := slices.Index(old, s)
 		if i < 0 {
 			continue
 		}
 		if len(old) == 1 {
+			w.subs.Store(nil)
 			delete(m.topicSubs, t)
 			changed = true
 			continue
 		}
-		m.topicSubs[t] = slices.Delete(slices.Clone(old), i, i+1)
+		subs := slices.Delete(slices.Clone(old), i, i+1)
+		w.subs.Store(&subs)
 	}
 	if c := m.conn.Load(); changed && c != nil {
 		c.group.SetTopics(m.topicsLocked())

@@ -289,6 +289,56 @@ func TestSubscriptionsComeAndGoWhileRunning(t *testing.T) {
 	}
 }
 
+// A partition being read finds its subscribers once, when its claim
+// starts; subscribers that come and go later on a topic already watched,
+// which makes the member neither leave nor rejoin the group, must still be
+// seen from the next message on.
+func TestSubscribersJoinAndLeaveAPartitionBeingRead(t *testing.T) {
+	cluster := kafkatest.Start(t, 2, "shared")
+	m := connected(t, cluster.ListenAddrs(), "shared")
+	ctx := testContext(t)
+	conn := m.NewBytesConnection("shared")
+	pub, _ := conn.NewSyncPublisher("shared")
+	put := func(v string) {
+		t.Helper()
+		if err := pub.Put(ctx, "k", []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := newSink()
+	if _, err := conn.Watch(first.handler(), "shared"); err != nil {
+		t.Fatal(err)
+	}
+	put("m1")
+	if got := first.take(t, 1)[0].Value; got != "m1" {
+		t.Fatalf("first subscriber got %q, want m1", got)
+	}
+
+	second := newSink()
+	subSecond, err := conn.Watch(second.handler(), "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	put("m2")
+	if got := second.take(t, 1)[0].Value; got != "m2" {
+		t.Errorf("subscriber added while the partition is read got %q, want m2", got)
+	}
+	if got := first.take(t, 1)[0].Value; got != "m2" {
+		t.Errorf("first subscriber got %q, want m2", got)
+	}
+
+	subSecond.Unsubscribe()
+	put("m3")
+	if got := first.take(t, 1)[0].Value; got != "m3" {
+		t.Errorf("first subscriber got %q, want m3", got)
+	}
+	select {
+	case r := <-second.ch:
+		t.Errorf("unsubscribed handler got %v", r)
+	default:
+	}
+}
+
 func TestSlowSubscriberMissesNothing(t *testing.T) {
 	cluster := kafkatest.Start(t, 1, "slow")
 	m := connected(t, cluster.ListenAddrs(), "slow")
@@ -563,6 +613,8 @@ func TestInvalidConfigIsRejected(t *testing.T) {
 		{"idempotent without all acks", client.Config{Idempotent: true, RequiredAcks: "local"}},
 		{"unknown SASL mechanism", client.Config{SASL: client.SASL{Mechanism: "GSSAPI", User: "u"}}},
 		{"unknown initial offset", client.Config{InitialOffset: "middle"}},
+		{"negative linger", client.Config{Linger: -1}},
+		{"batch size without linger", client.Config{BatchMessages: 10}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,16 +26,19 @@ type publisher[V any] struct {
 	encode    func(V) ([]byte, error)
 }
 
-func (p *publisher[V]) message(key string, value V, opts []messaging.PutOption) (*client.ProducerMessage, error) {
+// message fills msg, a zero message, with value under key, encoded. It sets
+// the fields one by one: assigning a whole ProducerMessage would write all
+// of it again, sarama's message included.
+func (p *publisher[V]) message(msg *client.ProducerMessage, key string, value V, opts []messaging.PutOption) error {
 	data, err := p.encode(value)
 	if err != nil {
-		return nil, fmt.Errorf("kafka: %s: encode message for topic %q: %w", p.conn.name, p.topic, err)
+		return fmt.Errorf("kafka: %s: encode message for topic %q: %w", p.conn.name, p.topic, err)
 	}
-	msg := &client.ProducerMessage{Topic: p.topic, Key: key, Value: data, Manual: p.manual, Partition: p.partition}
+	msg.Topic, msg.Key, msg.Value, msg.Manual, msg.Partition = p.topic, key, data, p.manual, p.partition
 	if len(opts) > 0 {
 		msg.Headers = messaging.NewPutOptions(opts...).Headers
 	}
-	return msg, nil
+	return nil
 }
 
 // connection returns the producers, or why there are none.
@@ -75,11 +78,12 @@ func (p *SyncPublisher[V]) Put(ctx context.Context, key string, value V, opts ..
 	if err != nil {
 		return err
 	}
-	msg, err := p.message(key, value, opts)
-	if err != nil {
+	// On the stack: Send copies what sarama needs into one allocation.
+	var msg client.ProducerMessage
+	if err := p.message(&msg, key, value, opts); err != nil {
 		return err
 	}
-	return c.sync.Send(ctx, msg)
+	return c.sync.Send(ctx, &msg)
 }
 
 // AsyncPublisher publishes messages to one topic without waiting: Put queues
@@ -123,8 +127,9 @@ func (p *AsyncPublisher[V]) Put(ctx context.Context, key string, value V, opts .
 	if err != nil {
 		return err
 	}
-	msg, err := p.message(key, value, opts)
-	if err != nil {
+	// On the heap: it carries the callbacks and is handed to them.
+	msg := new(client.ProducerMessage)
+	if err := p.message(msg, key, value, opts); err != nil {
 		return err
 	}
 	return c.async.SendAsync(ctx, msg, p.onSuccess, p.onError)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -108,39 +109,99 @@ func parseCPU(s string) (int, error) {
 	return c, nil
 }
 
-// setAffinity binds every thread of pid to cpus. Threads created while it
-// runs inherit the affinity of their creator, which may not be set yet, so
-// it lists the threads again until a pass finds no new one.
-func setAffinity(pid int, cpus []int) error {
+// A running process may be creating a thread while its threads are bound:
+// the new thread copies the affinity of its creator before the creator is
+// bound, and shows up in /proc/<pid>/task only once created, possibly after
+// the last listing. The kernel offers no way to wait for such creations, so
+// a binder lists the threads again affinitySettle after binding them, up to
+// affinitySettleRounds times, as long as it finds threads with the
+// affinity the threads had before; the creations under way take far less
+// than affinitySettle, even on a loaded machine. Those threads may in turn
+// have created others, which the next listing finds.
+const (
+	affinitySettle       = 100 * time.Millisecond
+	affinitySettleRounds = 10
+	maxListings          = 10
+)
+
+// binder binds the threads of a running process to a set of CPUs.
+type binder struct {
+	pid int
+	set *unix.CPUSet
+	// got is the affinity a thread bound to set reports: set without the
+	// CPUs the process may not use; nil until a thread is bound.
+	got    *unix.CPUSet
+	seen   map[int]bool  // threads bound, or found with an affinity the process chose
+	before []unix.CPUSet // the affinities of the threads before the binding
+}
+
+func newBinder(pid int, cpus []int) *binder {
+	return &binder{pid: pid, set: cpuSet(cpus), seen: make(map[int]bool)}
+}
+
+func cpuSet(cpus []int) *unix.CPUSet {
 	var set unix.CPUSet
 	for _, c := range cpus {
 		set.Set(c)
 	}
-	done := make(map[int]bool)
-	for range 10 {
-		tids, err := threads(pid)
+	return &set
+}
+
+// bind binds the threads it has not seen yet and returns how many it bound.
+// Threads created meanwhile inherit the affinity of their creator, which
+// may not be bound yet, so it lists the threads again until a listing
+// finds no new one, at most maxListings times: a process that keeps
+// creating threads is left to the next call. With inheritedOnly, as for
+// the listings after the first call, it binds only threads whose affinity
+// is one the threads had before the binding: others were created by a
+// thread that the process bound elsewhere itself, which is its choice.
+func (b *binder) bind(inheritedOnly bool) (int, error) {
+	bound := 0
+	for range maxListings {
+		tids, err := threads(b.pid)
 		if err != nil {
-			return err
+			return bound, err
 		}
 		fresh := 0
 		for _, tid := range tids {
-			if done[tid] {
+			if b.seen[tid] {
 				continue
 			}
 			fresh++
-			if err := unix.SchedSetaffinity(tid, &set); err != nil {
+			var cur unix.CPUSet
+			if err := unix.SchedGetaffinity(tid, &cur); err != nil {
 				if errors.Is(err, unix.ESRCH) {
 					continue // the thread exited
 				}
-				return fmt.Errorf("sched_setaffinity(%d): %w", tid, err)
+				return bound, fmt.Errorf("sched_getaffinity(%d): %w", tid, err)
 			}
-			done[tid] = true
+			b.seen[tid] = true
+			inherited := slices.Contains(b.before, cur)
+			if cur == *b.set || (b.got != nil && cur == *b.got) || (inheritedOnly && !inherited) {
+				continue
+			}
+			if !inherited {
+				b.before = append(b.before, cur)
+			}
+			if err := unix.SchedSetaffinity(tid, b.set); err != nil {
+				if errors.Is(err, unix.ESRCH) {
+					continue
+				}
+				return bound, fmt.Errorf("sched_setaffinity(%d): %w", tid, err)
+			}
+			if b.got == nil {
+				var got unix.CPUSet
+				if unix.SchedGetaffinity(tid, &got) == nil {
+					b.got = &got
+				}
+			}
+			bound++
 		}
 		if fresh == 0 {
-			return nil
+			break
 		}
 	}
-	return nil
+	return bound, nil
 }
 
 func threads(pid int) ([]int, error) {

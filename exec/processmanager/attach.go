@@ -60,6 +60,9 @@ func (p *Plugin) AttachProcess(pid int, options ...Option) (*Process, error) {
 	proc.readStateLocked(r, buf)
 	proc.scheduleAffinityLocked(r)
 	if proc.removed {
+		if r.affinity != nil {
+			r.affinity.Stop()
+		}
 		r.closeFds()
 		return nil, fmt.Errorf("process-manager: attach %d: %w", pid, ErrClosed)
 	}

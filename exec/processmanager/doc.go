@@ -108,6 +108,18 @@
 // parent-death signal: when the agent is killed with SIGKILL, only the
 // children die with it.
 //
+// # CPU affinity
+//
+// A process created with CPUAffinity and no delay is forked from the
+// spawner thread bound to its CPUs for the fork, so the process and every
+// thread it creates start bound. After a delay, and for an attached
+// process, the threads of the running process are bound one by one. A thread whose creation is under way at
+// that moment copies the affinity its creator had before and appears only
+// afterwards, and Linux offers no way to wait for it; so the threads are
+// listed again 100ms later, and again as long as new threads with a former
+// affinity show up, up to ten times. Threads that the process bound
+// elsewhere itself, and the threads they create, are left alone then.
+//
 // # Concurrency
 //
 // The plugin and processes are safe for concurrent use. Close waits for

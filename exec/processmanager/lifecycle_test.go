@@ -2,10 +2,13 @@ package processmanager_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
+	"math/big"
 	"os"
 	"os/exec"
-	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,66 +22,191 @@ import (
 )
 
 func TestCPUAffinityBindsEveryThread(t *testing.T) {
-	if runtime.NumCPU() < 2 {
-		t.Skipf("needs 2 cpus to tell an affinity from the default, have %d", runtime.NumCPU())
+	cpus := allowedCPUs(t)
+	if len(cpus) < 2 {
+		t.Skipf("needs 2 allowed cpus to tell an affinity from the default; this process may use %v", cpus)
 	}
-	for _, tc := range []struct {
+	first, last := cpus[0], cpus[len(cpus)-1]
+	type binding struct {
 		name       string
 		mask, list string
-		want       string // Cpus_allowed_list
-	}{
-		{"list", "", "0", "0"},
-		{"mask", "0x2", "", "1"},
-	} {
+		want       []int
+	}
+	cases := []binding{
+		{"list", "", strconv.Itoa(first), []int{first}},
+		{"mask", cpuMask(last), "", []int{last}},
+	}
+	if len(cpus) >= 3 {
+		// Several cpus, which the kernel prints as ranges ("0-1").
+		some := cpus[:len(cpus)-1]
+		cases = append(cases, binding{"several", "", cpuList(some), some})
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newManager(t)
 			out := newLines()
 			p := newHelper(t, m, "pinned", []string{"threads", "4", "ready", "wait-usr1", "affinity"},
 				pm.Writer(out, nil), pm.CPUAffinity(tc.mask, tc.list, 0))
 			mustStart(t, p)
+			// The helper prints "ready" once its 4 locked threads exist.
 			out.waitPrefix(t, "waiting", 1)
-			// Threads created before the setting (the helper's) are bound.
 			if n := countThreads(t, p.GetPid()); n < 5 {
 				t.Errorf("%d threads, want at least 5", n)
 			}
 			checkAffinity(t, p.GetPid(), tc.want)
 			_ = p.Signal(syscall.SIGUSR1)
-			if got := out.waitPrefix(t, "cpus ", 1); got != "cpus "+tc.want {
-				t.Errorf("sched_getaffinity in the process: %q, want %q", got, "cpus "+tc.want)
+			line := out.waitPrefix(t, "cpus ", 1)
+			got, err := pm.ParseCPUList(strings.TrimPrefix(line, "cpus "))
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("sched_getaffinity in the process: %q (%v, %v), want %v", line, got, err, tc.want)
 			}
 		})
 	}
 }
 
 func TestCPUAffinityDelayPostponesTheSetting(t *testing.T) {
-	if runtime.NumCPU() < 2 {
-		t.Skipf("needs 2 cpus, have %d", runtime.NumCPU())
+	cpus := allowedCPUs(t)
+	if len(cpus) < 2 {
+		t.Skipf("needs 2 allowed cpus to tell an affinity from the default; this process may use %v", cpus)
 	}
+	target := cpus[len(cpus)-1]
 	m := newManager(t)
-	all := fmt.Sprintf("0-%d", runtime.NumCPU()-1)
-	late := newHelper(t, m, "late", []string{"sleep", "forever"}, pm.CPUAffinity("", "1", time.Hour))
+	late := newHelper(t, m, "late", []string{"sleep", "forever"}, pm.CPUAffinity("", strconv.Itoa(target), time.Hour))
 	mustStart(t, late)
-	checkAffinity(t, late.GetPid(), all)
+	// Children inherit the affinity of the test process until the setting.
+	checkAffinity(t, late.GetPid(), cpus)
 
-	soon := newHelper(t, m, "soon", []string{"sleep", "forever"}, pm.CPUAffinity("", "1", 20*time.Millisecond))
+	soon := newHelper(t, m, "soon", []string{"sleep", "forever"}, pm.CPUAffinity("", strconv.Itoa(target), 20*time.Millisecond))
 	mustStart(t, soon)
-	waitFor(t, "the delayed affinity", func() bool {
-		f, err := status.ReadFile(soon.GetPid())
-		return err == nil && f.CpusAllowedList == "1"
-	})
-	checkAffinity(t, soon.GetPid(), "1")
+	waitAffinity(t, soon.GetPid(), []int{target})
 }
 
-// checkAffinity checks the affinity of every thread of pid, through
-// /proc/<pid>/task/<tid>/status and sched_getaffinity.
-func checkAffinity(t *testing.T, pid int, want string) {
+func TestCPUAffinityBindsEveryThreadOfAnAttachedProcess(t *testing.T) {
+	cpus := allowedCPUs(t)
+	if len(cpus) < 2 {
+		t.Skipf("needs 2 allowed cpus to tell an affinity from the default; this process may use %v", cpus)
+	}
+	target := cpus[len(cpus)-1]
+	cmd := exec.Command(helper, "threads", "4", "ready", "sleep", "forever")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	// Once ready, its threads exist: the binding finds them running.
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || !strings.HasPrefix(line, "ready ") {
+		t.Fatalf("helper said %q, %v; want ready", line, err)
+	}
+	checkAffinity(t, cmd.Process.Pid, cpus)
+	m := newManager(t)
+	if _, err := m.AttachProcess(cmd.Process.Pid, pm.CPUAffinity("", strconv.Itoa(target), 0)); err != nil {
+		t.Fatal(err)
+	}
+	if n := countThreads(t, cmd.Process.Pid); n < 5 {
+		t.Errorf("%d threads, want at least 5", n)
+	}
+	waitAffinity(t, cmd.Process.Pid, []int{target})
+}
+
+// maxCPUs is the number of cpus a unix.CPUSet holds.
+const maxCPUs = 1024
+
+// allowedCPUs returns the cpus the test process may run on, which the
+// processes it starts inherit. They need not be 0 to runtime.NumCPU()-1: a
+// cpuset or taskset may leave out any cpu.
+func allowedCPUs(t *testing.T) []int {
+	t.Helper()
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	return cpusOf(&set)
+}
+
+func cpusOf(set *unix.CPUSet) []int {
+	var cpus []int
+	for c := range maxCPUs {
+		if set.IsSet(c) {
+			cpus = append(cpus, c)
+		}
+	}
+	return cpus
+}
+
+// cpuMask returns the hexadecimal mask of cpus, of any width.
+func cpuMask(cpus ...int) string {
+	m := new(big.Int)
+	for _, c := range cpus {
+		m.SetBit(m, c, 1)
+	}
+	return fmt.Sprintf("%x", m)
+}
+
+// cpuList returns cpus as a comma-separated list.
+func cpuList(cpus []int) string {
+	s := make([]string, len(cpus))
+	for i, c := range cpus {
+		s[i] = strconv.Itoa(c)
+	}
+	return strings.Join(s, ",")
+}
+
+// checkAffinity checks that every thread of pid may run on want and only
+// there.
+func checkAffinity(t *testing.T, pid int, want []int) {
+	t.Helper()
+	for _, problem := range affinityProblems(t, pid, want) {
+		t.Error(problem)
+	}
+}
+
+// waitAffinity waits until every thread of pid may run on want and only
+// there, failing the test after 20s. A delayed setting also binds, a
+// little later, the threads whose creation was under way as it started.
+func waitAffinity(t *testing.T, pid int, want []int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		problems := affinityProblems(t, pid, want)
+		if len(problems) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for _, problem := range problems {
+				t.Error(problem)
+			}
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// affinityProblems checks the affinity of every thread of pid, through
+// /proc/<pid>/task/<tid>/status and sched_getaffinity. Lists are compared
+// as sets of cpus: the kernel prints {0, 1} as "0-1".
+func affinityProblems(t *testing.T, pid int, want []int) []string {
 	t.Helper()
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
+	var problems []string
+	checked := 0
 	for _, task := range tasks {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+		tid, err := strconv.Atoi(task.Name())
+		if err != nil {
+			t.Fatalf("task %q: %v", task.Name(), err)
+		}
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/status", pid, tid))
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ESRCH) {
+			continue // the thread ended: it has no affinity left to check
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,28 +214,25 @@ func checkAffinity(t *testing.T, pid int, want string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.CpusAllowedList != want {
-			t.Errorf("thread %s: Cpus_allowed_list %q, want %q", task.Name(), f.CpusAllowedList, want)
+		if got, err := pm.ParseCPUList(f.CpusAllowedList); err != nil || !slices.Equal(got, want) {
+			problems = append(problems, fmt.Sprintf("thread %d: Cpus_allowed_list %q (%v, %v), want %v",
+				tid, f.CpusAllowedList, got, err, want))
 		}
-		tid, _ := strconv.Atoi(task.Name())
 		var set unix.CPUSet
-		if err := unix.SchedGetaffinity(tid, &set); err != nil {
+		if err := unix.SchedGetaffinity(tid, &set); errors.Is(err, unix.ESRCH) {
+			continue
+		} else if err != nil {
 			t.Fatal(err)
 		}
-		var cpus []string
-		for c := range 1024 {
-			if set.IsSet(c) {
-				cpus = append(cpus, strconv.Itoa(c))
-			}
+		if got := cpusOf(&set); !slices.Equal(got, want) {
+			problems = append(problems, fmt.Sprintf("thread %d: sched_getaffinity %v, want %v", tid, got, want))
 		}
-		got := strings.Join(cpus, ",")
-		if want == "0-1" {
-			want = "0,1"
-		}
-		if got != strings.ReplaceAll(want, "-", ",") {
-			t.Errorf("thread %d: sched_getaffinity %s, want %s", tid, got, want)
-		}
+		checked++
 	}
+	if checked == 0 {
+		problems = append(problems, fmt.Sprintf("no thread of pid %d to check", pid))
+	}
+	return problems
 }
 
 // TestParentDeathKillsChildren runs the test binary as an agent that starts
@@ -203,6 +328,7 @@ func TestStartKillCyclesLeaveNoZombiesOrOrphans(t *testing.T) {
 }
 
 func countThreads(t *testing.T, pid int) int {
+	t.Helper()
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		t.Fatal(err)

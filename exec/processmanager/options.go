@@ -193,10 +193,13 @@ func ManagedBy(owner string) Option {
 
 // CPUAffinity binds every thread of the process to a set of CPUs, given as
 // a hexadecimal mask ("0x5", "5", "ff,ffffffff" as taskset takes it) or as a
-// list ("0-2,5", "0-7:2"); set one of the two. delay postpones the setting,
-// for processes that set up their own threads first; it is applied again at
-// every restart. An invalid mask or list fails the creation of the process.
-// A failure to apply it is logged and the process keeps running.
+// list ("0-2,5", "0-7:2"); set one of the two. Without a delay the process
+// starts bound, and so does every thread it creates. delay postpones the
+// setting, for processes that set up their own threads first: the threads
+// are bound after it, and listed again 100ms later to bind those whose
+// creation was under way (see the package doc). It is applied again at every
+// restart. An invalid mask or list fails the creation of the process. A
+// failure to apply it is logged and the process keeps running.
 func CPUAffinity(mask, list string, delay time.Duration) Option {
 	return func(o *options) error {
 		cpus, err := parseAffinity(mask, list)

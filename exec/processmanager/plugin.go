@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/plinth-go/plinth/exec/processmanager/model"
 	"github.com/plinth-go/plinth/exec/processmanager/status"
 	"github.com/plinth-go/plinth/health/statuscheck"
@@ -297,7 +299,13 @@ func (p *Plugin) runTracked(f func()) {
 
 type spawnReq struct {
 	cmd   *exec.Cmd
-	reply chan error
+	cpus  []int // the CPUs the child starts bound to; nil for none
+	reply chan spawnResult
+}
+
+type spawnResult struct {
+	err         error // the start failed
+	affinityErr error // the child started, not bound to cpus
 }
 
 // spawner starts every child. Linux sends the parent-death signal of a
@@ -311,23 +319,54 @@ func (p *Plugin) spawner() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	for req := range p.spawnCh {
-		req.reply <- req.cmd.Start()
+		req.reply <- p.startBound(req.cmd, req.cpus)
 	}
 }
 
-func (p *Plugin) spawn(cmd *exec.Cmd) error {
-	reply := make(chan error, 1)
+// startBound starts cmd from the spawner thread; with cpus, it binds that
+// thread to them for the fork. A child inherits the affinity of the thread
+// that forked it, and its threads that of their creator, so every thread
+// of the child is bound from its first instruction on. Binding a process
+// that runs cannot promise as much: a thread whose creation is under way
+// copies the affinity its creator had before (see binder).
+//
+// Only the spawner's own forks inherit its temporary affinity: the Go
+// runtime creates the threads it needs while a locked goroutine runs from
+// a template thread, not from the locked one.
+func (p *Plugin) startBound(cmd *exec.Cmd, cpus []int) spawnResult {
+	if cpus == nil {
+		return spawnResult{err: cmd.Start()}
+	}
+	var own unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &own); err != nil {
+		return spawnResult{err: cmd.Start(), affinityErr: fmt.Errorf("sched_getaffinity: %w", err)}
+	}
+	if err := unix.SchedSetaffinity(0, cpuSet(cpus)); err != nil {
+		return spawnResult{err: cmd.Start(), affinityErr: fmt.Errorf("sched_setaffinity: %w", err)}
+	}
+	res := spawnResult{err: cmd.Start()}
+	if err := unix.SchedSetaffinity(0, &own); err != nil {
+		// Children started without an affinity would inherit cpus.
+		p.Log.Errorf("restoring the affinity of the spawner thread: sched_setaffinity: %v", err)
+	}
+	return res
+}
+
+// spawn starts cmd on the spawner thread, bound to cpus unless they are
+// nil.
+func (p *Plugin) spawn(cmd *exec.Cmd, cpus []int) spawnResult {
+	reply := make(chan spawnResult, 1)
 	p.wgMu.Lock()
 	if !p.started || p.noMore {
 		p.wgMu.Unlock()
 		if !p.started {
-			return errors.New("the process manager has not been initialized: call Init")
+			return spawnResult{err: errors.New("the process manager has not been initialized: call Init")}
 		}
-		return ErrClosed
+		return spawnResult{err: ErrClosed}
 	}
 	// Sending under wgMu keeps Close from closing spawnCh meanwhile; the
 	// spawner never takes wgMu, so it cannot deadlock.
-	p.spawnCh <- spawnReq{cmd, reply}
+	p.spawnCh <- spawnReq{cmd, cpus, reply}
 	p.wgMu.Unlock()
 	return <-reply
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -108,6 +109,12 @@ func (s *statusRecorder) last() report {
 	return s.reports[len(s.reports)-1]
 }
 
+func (s *statusRecorder) all() []report {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.reports)
+}
+
 func TestWithStatusCheckReportsTheProcessState(t *testing.T) {
 	rec := &statusRecorder{}
 	m := pm.NewPlugin(pm.UseConf(pm.Config{}))
@@ -142,7 +149,7 @@ func TestWithStatusCheckReportsTheProcessState(t *testing.T) {
 	if _, err := m.NewProcess("true", pm.WithName("quiet")); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range rec.reports {
+	for _, r := range rec.all() {
 		if r.name == "quiet" {
 			t.Error("a process without WithStatusCheck reported its state")
 		}

@@ -3,6 +3,7 @@ package processmanager_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -48,22 +49,46 @@ func TestRestartsCountIsHonoured(t *testing.T) {
 func TestNegativeRestartsRestartForeverUntilStop(t *testing.T) {
 	m := newManager(t)
 	ch := make(chan pm.Notification, 100)
-	p := newHelper(t, m, "forever", []string{"exit", "1"},
-		pm.Restarts(-1), pm.WithBackoff(0, 0, time.Hour), pm.Notify(ch))
+	out := newLines()
+	settle := filepath.Join(t.TempDir(), "settle")
+	p := newHelper(t, m, "forever", []string{"crash-unless", settle, "wait-usr1", "exit", "1"},
+		pm.Restarts(-1), pm.WithBackoff(0, 0, time.Hour), pm.Notify(ch), pm.Writer(out, nil))
 	mustStart(t, p)
 	// cn-infra restarted "always" processes once; go well past that.
 	for {
-		if n := nextTerminated(t, ch); n.Restarts >= 10 {
-			if !n.Restarting {
-				t.Fatalf("no restart scheduled after %d restarts with Restarts(-1)", n.Restarts)
-			}
+		n := nextTerminated(t, ch)
+		if !n.Restarting {
+			t.Fatalf("no restart scheduled after %d restarts with Restarts(-1): %+v", n.Restarts, n)
+		}
+		if n.Restarts >= 10 {
 			break
 		}
 	}
+	// Stop a run that is running: one stopped between two runs would
+	// cancel the restart without a notification saying so.
+	if err := os.WriteFile(settle, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waiting := out.waitPrefix(t, "waiting ", 1)
 	if err := p.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	for nextTerminated(t, ch).Restarting {
+	for {
+		n := nextTerminated(t, ch)
+		if "waiting "+strconv.Itoa(n.Pid) != waiting {
+			// A run that crashed before the file existed.
+			if !n.Restarting {
+				t.Fatalf("crash of pid %d: %+v, want a restart", n.Pid, n)
+			}
+			continue
+		}
+		if n.Restarting || n.Exit == nil || n.Exit.Signal != syscall.SIGTERM {
+			t.Errorf("after Stop: %+v, want SIGTERM and no restart", n)
+		}
+		break
+	}
+	if p.IsAlive() {
+		t.Errorf("pid %d runs after Stop", p.GetPid())
 	}
 }
 
@@ -156,18 +181,43 @@ func TestBackoffResetsAfterAStableRun(t *testing.T) {
 	ch := make(chan pm.Notification, 100)
 	out := newLines()
 	stable := filepath.Join(t.TempDir(), "stable")
-	const reset = 100 * time.Millisecond
+	// A run that crashes at once lasts milliseconds: reset is far above
+	// that, and yet short enough to wait for a run that lasts longer.
+	const initial, maxDelay, reset = time.Millisecond, time.Second, time.Second
 	p := newHelper(t, m, "flaky", []string{"crash-unless", stable, "wait-usr1", "exit", "1"},
-		pm.Restarts(-1), pm.WithBackoff(time.Millisecond, time.Second, reset), pm.Notify(ch), pm.Writer(out, nil))
+		pm.Restarts(-1), pm.WithBackoff(initial, maxDelay, reset), pm.Notify(ch), pm.Writer(out, nil))
 	mustStart(t, p)
-	// Crashing at once, the delay doubles.
-	want := time.Millisecond
-	for range 3 {
-		n := nextTerminated(t, ch)
-		if n.RestartIn != want {
-			t.Fatalf("delay %v, want %v", n.RestartIn, want)
+
+	// The delay that follows each run is predicted from how long the runs
+	// lasted, as each notification says: it doubles after every run
+	// shorter than reset, up to the cap, and starts again from initial
+	// after a longer one. A crash slowed down by a loaded machine past
+	// reset legitimately resets the delay too.
+	streak := 0
+	check := func(n pm.Notification) {
+		t.Helper()
+		if n.Exit == nil || !n.Restarting {
+			t.Fatalf("notification %+v, want an exit and a restart", n)
 		}
-		want *= 2
+		if n.Exit.RunTime >= reset {
+			streak = 0
+		}
+		want := initial
+		for range streak {
+			want = min(2*want, maxDelay)
+		}
+		streak++
+		if n.RestartIn != want {
+			t.Fatalf("delay after a run of %v: %v, want %v", n.Exit.RunTime, n.RestartIn, want)
+		}
+	}
+	// Crashing at once, the delay doubles: 1ms, 2ms, 4ms.
+	for {
+		n := nextTerminated(t, ch)
+		check(n)
+		if n.RestartIn >= 4*initial {
+			break
+		}
 	}
 	if err := os.WriteFile(stable, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -178,11 +228,15 @@ func TestBackoffResetsAfterAStableRun(t *testing.T) {
 	if err := p.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	var n pm.Notification
-	for n = nextTerminated(t, ch); n.Exit == nil || n.Exit.RunTime < reset; n = nextTerminated(t, ch) {
-	}
-	if n.RestartIn != time.Millisecond {
-		t.Errorf("delay after a stable run %v, want the initial 1ms", n.RestartIn)
+	for {
+		n := nextTerminated(t, ch)
+		check(n)
+		if n.Exit.RunTime >= reset {
+			if n.RestartIn != initial {
+				t.Errorf("delay after a stable run %v, want the initial %v", n.RestartIn, initial)
+			}
+			break
+		}
 	}
 	if err := p.Kill(); err != nil {
 		t.Fatal(err)

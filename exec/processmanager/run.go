@@ -42,8 +42,13 @@ func (p *Process) spawnLocked() (*run, error) {
 		// the manager (see spawner).
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	}
-	if err := p.m.spawn(cmd); err != nil {
-		return nil, err
+	var cpus []int
+	if p.opts.affinityDelay == 0 {
+		cpus = p.opts.affinity
+	}
+	res := p.m.spawn(cmd, cpus)
+	if res.err != nil {
+		return nil, res.err
 	}
 	r := &run{pid: cmd.Process.Pid, cmd: cmd, group: true, started: time.Now(), done: make(chan struct{})}
 	if err := r.openFds(); err != nil {
@@ -56,6 +61,9 @@ func (p *Process) spawnLocked() (*run, error) {
 	}
 	p.run = r
 	p.m.Log.Debugf("%s started, pid %d", p.name, r.pid)
+	if res.affinityErr != nil {
+		p.affinityFailedLocked(r, res.affinityErr)
+	}
 	p.readStateLocked(r, make([]byte, statBufSize))
 	p.scheduleAffinityLocked(r)
 	return r, nil
@@ -303,37 +311,74 @@ func reapGroup(pgid int) {
 	}
 }
 
-// scheduleAffinityLocked sets the CPU affinity of r now or after the
-// configured delay.
+// scheduleAffinityLocked binds the threads of r, after the configured
+// delay if any. A child started without a delay is bound already (see
+// Plugin.startBound); an attached process is bound at once.
 func (p *Process) scheduleAffinityLocked(r *run) {
-	if p.opts.affinity == nil {
+	if p.opts.affinity == nil || (p.opts.affinityDelay == 0 && r.cmd != nil) {
 		return
 	}
-	if p.opts.affinityDelay == 0 {
-		p.applyAffinityLocked(r)
-		return
+	b := newBinder(r.pid, p.opts.affinity)
+	delay := p.opts.affinityDelay
+	round := 0
+	if delay == 0 {
+		if !p.bindLocked(r, b, round) {
+			return
+		}
+		delay, round = affinitySettle, 1
 	}
-	r.affinity = time.AfterFunc(p.opts.affinityDelay, func() {
-		p.m.runTracked(func() {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			p.applyAffinityLocked(r)
-		})
+	r.affinity = time.AfterFunc(delay, func() {
+		p.m.runTracked(func() { p.bindRun(r, b, round) })
 	})
 }
 
-// applyAffinityLocked binds the threads of r. Holding the lock while r has
-// not exited guarantees that its pid is not reused meanwhile.
-func (p *Process) applyAffinityLocked(r *run) {
-	if r.exited || r.abandoned {
-		return
+// bindRun binds the threads of r from the given round on: round 0 binds
+// them all, and the later ones, affinitySettle apart, bind the threads
+// created with the affinity they had before, whose creation was under way
+// when their creator was bound. It ends when a later round finds none,
+// after affinitySettleRounds of them, or when r exits.
+func (p *Process) bindRun(r *run, b *binder, round int) {
+	for ; ; round++ {
+		p.mu.Lock()
+		more := p.bindLocked(r, b, round)
+		p.mu.Unlock()
+		if !more {
+			return
+		}
+		t := time.NewTimer(affinitySettle)
+		select {
+		case <-t.C:
+		case <-r.done:
+			t.Stop()
+			return
+		}
 	}
-	if err := setAffinity(r.pid, p.opts.affinity); err != nil {
-		p.lastErr = fmt.Errorf("cpu affinity: %w", err)
-		p.m.Log.Warnf("%s (pid %d): cpu affinity: %v", p.name, r.pid, err)
-		return
+}
+
+// bindLocked runs one round of the binding of r and reports whether
+// another is due. Holding the lock while r has not exited guarantees that
+// its pid is not reused meanwhile.
+func (p *Process) bindLocked(r *run, b *binder, round int) bool {
+	if r.exited || r.abandoned || r.fdsClosed {
+		return false
 	}
-	p.m.Log.Debugf("%s (pid %d): bound to cpus %v", p.name, r.pid, p.opts.affinity)
+	n, err := b.bind(round > 0)
+	switch {
+	case err != nil:
+		p.affinityFailedLocked(r, err)
+		return false
+	case round == 0:
+		p.m.Log.Debugf("%s (pid %d): bound to cpus %v", p.name, r.pid, p.opts.affinity)
+	case n > 0:
+		p.m.Log.Debugf("%s (pid %d): bound %d threads created during the binding", p.name, r.pid, n)
+	}
+	return (round == 0 || n > 0) && round < affinitySettleRounds
+}
+
+// affinityFailedLocked records that r could not be bound.
+func (p *Process) affinityFailedLocked(r *run, err error) {
+	p.lastErr = fmt.Errorf("cpu affinity: %w", err)
+	p.m.Log.Warnf("%s (pid %d): cpu affinity: %v", p.name, r.pid, err)
 }
 
 // outputs holds the pipes between runs of a process and writers that are

@@ -197,6 +197,49 @@ func (r *recorder) next(t *testing.T, program string, types ...supervisor.EventT
 	}
 }
 
+// until returns the events of program, status events left out, up to and
+// including the first of type last, waiting for it; the events of other
+// programs stay for later calls.
+func (r *recorder) until(t *testing.T, program string, last supervisor.EventType) []supervisor.Event {
+	t.Helper()
+	var out []supervisor.Event
+	// take keeps ev if it is of program and reports whether it ends the
+	// wait.
+	take := func(ev supervisor.Event) bool {
+		if ev.Program == program && ev.Type != supervisor.EventTypeStatus {
+			out = append(out, ev)
+		}
+		return ev.Program == program && ev.Type == last
+	}
+	var others []supervisor.Event
+	for i, ev := range r.pending {
+		if ev.Program != program {
+			others = append(others, ev)
+			continue
+		}
+		if take(ev) {
+			r.pending = append(others, r.pending[i+1:]...)
+			return out
+		}
+	}
+	r.pending = others
+	timeout := time.After(waitBound)
+	for {
+		select {
+		case ev := <-r.ch:
+			if ev.Program != program {
+				r.pending = append(r.pending, ev)
+				continue
+			}
+			if take(ev) {
+				return out
+			}
+		case <-timeout:
+			t.Fatalf("no %s event of %s within %v; got %v", last, program, waitBound, types(out))
+		}
+	}
+}
+
 // every returns every event not yet asked for, in order.
 func (r *recorder) every() []supervisor.Event {
 	out := r.pending

@@ -6,7 +6,8 @@
 //	ready              print "ready <pid>"
 //	ignore-term        ignore SIGTERM
 //	spawn N            start N children running "sleep forever", print "child <pid>" for each
-//	threads N          start N more OS threads, blocked
+//	threads N          start N more OS threads, blocked; the next step runs
+//	                   once they all exist
 //	affinity           print "cpus <list>" of sched_getaffinity
 //	wait-usr1          wait for SIGUSR1
 //	crash-unless FILE  exit 1 at once unless FILE exists
@@ -59,15 +60,7 @@ func main() {
 				fmt.Printf("child %d\n", c.Process.Pid)
 			}
 		case "threads":
-			for range atoi(next()) {
-				go func() {
-					runtime.LockOSThread()
-					for {
-						time.Sleep(time.Hour)
-					}
-				}()
-			}
-			runtime.Gosched()
+			startThreads(atoi(next()))
 		case "affinity":
 			var set unix.CPUSet
 			if err := unix.SchedGetaffinity(0, &set); err != nil {
@@ -110,6 +103,26 @@ func main() {
 		default:
 			fail("unknown step " + step)
 		}
+	}
+}
+
+// startThreads starts n goroutines that each lock an OS thread for good,
+// and returns once every one of them holds its thread. A goroutine locked
+// to a thread is the only one that thread runs, so the process then has n
+// threads besides the one running main.
+func startThreads(n int) {
+	locked := make(chan struct{}, n)
+	for range n {
+		go func() {
+			runtime.LockOSThread()
+			locked <- struct{}{}
+			for {
+				time.Sleep(time.Hour)
+			}
+		}()
+	}
+	for range n {
+		<-locked
 	}
 }
 

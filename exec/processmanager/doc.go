@@ -50,6 +50,14 @@
 // process exits on its own, and reaps the members that became children of
 // the agent (when it is PID 1 or a child subreaper).
 //
+// # Output
+//
+// Writer hands an *os.File to the process; any other writer is fed from a
+// pipe that the manager reads whatever the writer does, so a failing writer
+// never blocks the process or its restarts: what it refuses is dropped,
+// counted (Info.OutputBytesDropped) and logged with backoff, and it is
+// offered the output that follows, so output flows again once it recovers.
+//
 // # Restarts
 //
 // Restarts(n) restarts a process n times after it is found terminated, or
@@ -123,7 +131,9 @@
 // # Concurrency
 //
 // The plugin and processes are safe for concurrent use. Close waits for
-// every goroutine of the manager; after Close, methods fail with ErrClosed.
+// every goroutine of the manager; once it has begun, methods fail with
+// ErrClosed, Delete included, so a process created while Close runs is
+// either refused or stopped by Close.
 //
 // Linux only: the package relies on /proc, pidfds and Pdeathsig.
 package processmanager

@@ -30,8 +30,9 @@ var (
 	// ErrNoTemplatePath is returned by the template functions and by the
 	// Template option when the config sets no template-path.
 	ErrNoTemplatePath = errors.New("no template-path configured")
-	// ErrClosed is returned by every function once the manager is closed
-	// or the process deleted.
+	// ErrClosed is returned by every function once Close has begun (by
+	// NewProcess, AttachProcess, Start and Delete among others, also when
+	// they race with Close) or the process was deleted.
 	ErrClosed = errors.New("process manager closed")
 	// ErrInvalidOption is wrapped by the errors of options with a bad
 	// value and of options that do not apply (Args to an attached process).

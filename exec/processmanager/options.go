@@ -99,6 +99,14 @@ func Restarts(count int32) Option {
 // life of the process across restarts, and receives no more output once the
 // process is deleted or the manager closed. Writes to the same writer from
 // both streams are never concurrent.
+//
+// The manager reads the pipe whatever the writer does, so a failing writer
+// never blocks the process: output the writer refuses (an error or a short
+// write) is dropped, counted in Info.OutputBytesDropped and logged (the
+// first failure, then with a doubling interval up to a minute), and the
+// writer is offered the output that follows, so output flows again once it
+// recovers. A writer that blocks in Write holds the process back once the
+// pipe (64 KiB) is full.
 func Writer(stdout, stderr io.Writer) Option {
 	return func(o *options) error {
 		o.stdout, o.stderr = stdout, stderr

@@ -75,9 +75,13 @@ type Plugin struct {
 	codeConf *Config
 	conf     Config
 
-	closing atomic.Bool   // set by Close: no new processes, starts or restarts
-	spawnCh chan spawnReq // to the spawner goroutine
-	stopCh  chan struct{} // closed by Close to stop the watcher
+	// closing is set by Close, under mu: no new processes, starts,
+	// restarts or deletes. Setting it under mu makes the list of processes
+	// that Close shuts down final: add and Delete check it under mu.
+	closing   atomic.Bool
+	closeOnce sync.Once
+	spawnCh   chan spawnReq // to the spawner goroutine
+	stopCh    chan struct{} // closed by Close to stop the watcher
 
 	mu      sync.RWMutex // guards procs and startup; never held while locking a Process
 	procs   map[string]*Process
@@ -201,12 +205,17 @@ func (p *Plugin) AfterInit() error {
 // their stop timeout, all at once, so Close lasts at most the longest stop
 // timeout. It stops watching detached and attached processes, leaving them
 // running, closes the notification channels it made, and waits for all its
-// goroutines. Calling it again does nothing.
+// goroutines. From its start on, NewProcess, AttachProcess, Start and
+// Delete fail with ErrClosed. Calling it again waits for the first call to
+// end and does nothing else.
 func (p *Plugin) Close() error {
-	if p.closing.Swap(true) {
-		return nil
-	}
+	p.closeOnce.Do(p.close)
+	return nil
+}
+
+func (p *Plugin) close() {
 	p.mu.Lock()
+	p.closing.Store(true)
 	procs := make([]*Process, 0, len(p.procs))
 	for _, proc := range p.procs {
 		procs = append(procs, proc)
@@ -228,12 +237,16 @@ func (p *Plugin) Close() error {
 		close(p.spawnCh)
 	}
 	p.wg.Wait()
-	return nil
 }
 
 // shutdown stops or abandons the process for Delete and Close, waits for
-// its loop, closes its outputs and stops its notifications.
-func (proc *Process) shutdown() {
+// its loop, closes its outputs and stops its notifications. Delete and
+// Close never both shut a process down (see Plugin.closing); the once
+// keeps a second call harmless all the same.
+func (proc *Process) shutdown() { proc.shutdownOnce.Do(proc.release) }
+
+// release does the work of shutdown.
+func (proc *Process) release() {
 	proc.mu.Lock()
 	proc.removed = true
 	proc.disableRestartsLocked()
@@ -441,27 +454,31 @@ func applyOptions(options []Option) (options, error) {
 	return o, nil
 }
 
-// add registers proc and starts its notifications.
+// add registers proc and starts its notifications, unless the manager is
+// closing: the check and the registration are one step under mu, which
+// Close holds while it sets closing and lists the processes to shut down,
+// so every process added is shut down by Close or by Delete.
 func (p *Plugin) add(proc *Process) error {
-	if p.closing.Load() {
-		return fmt.Errorf("process-manager: %s: %w", proc.name, ErrClosed)
+	if proc.opts.notify != nil {
+		proc.notifier = newNotifier(proc.opts.notify, proc.opts.ownNotify)
 	}
 	p.mu.Lock()
+	if p.closing.Load() {
+		p.mu.Unlock()
+		return fmt.Errorf("process-manager: %s: %w", proc.name, ErrClosed)
+	}
 	if _, dup := p.procs[proc.name]; dup {
 		p.mu.Unlock()
 		return fmt.Errorf("process-manager: %q: %w", proc.name, ErrDuplicateName)
 	}
+	// Close has not begun, so it has not stopped tracking goroutines
+	// either: the forwarder starts, and Close or Delete stops it.
+	if proc.notifier != nil && !p.goTracked(proc.notifier.forward) {
+		p.mu.Unlock()
+		return fmt.Errorf("process-manager: %s: %w", proc.name, ErrClosed)
+	}
 	p.procs[proc.name] = proc
 	p.mu.Unlock()
-	if proc.opts.notify != nil {
-		proc.notifier = newNotifier(proc.opts.notify, proc.opts.ownNotify)
-		if !p.goTracked(proc.notifier.forward) {
-			p.mu.Lock()
-			delete(p.procs, proc.name)
-			p.mu.Unlock()
-			return fmt.Errorf("process-manager: %s: %w", proc.name, ErrClosed)
-		}
-	}
 	proc.mu.Lock()
 	proc.reportLocked()
 	proc.mu.Unlock()
@@ -509,9 +526,14 @@ func (p *Plugin) List() []*Process {
 // Delete removes the process named name. A process the manager started is
 // stopped first (as StopAndWait does); a detached or attached process is
 // left running. Its notification channel, when the manager made it, is
-// closed. It fails with ErrNotFound for an unknown name.
+// closed. It fails with ErrNotFound for an unknown name, and with
+// ErrClosed once Close has begun: Close stops the process itself.
 func (p *Plugin) Delete(name string) error {
 	p.mu.Lock()
+	if p.closing.Load() {
+		p.mu.Unlock()
+		return fmt.Errorf("process-manager: delete %q: %w", name, ErrClosed)
+	}
 	proc, ok := p.procs[name]
 	delete(p.procs, name)
 	p.mu.Unlock()

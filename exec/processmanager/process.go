@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,6 +27,10 @@ type Process struct {
 	attached bool
 	opts     options
 	notifier *notifier // nil without a notification channel
+
+	// outputDropped counts the bytes of output that a Writer refused.
+	outputDropped atomic.Uint64
+	shutdownOnce  sync.Once // Delete or Close shuts the process down once
 
 	mu          sync.Mutex // guards the fields below
 	state       status.State
@@ -397,6 +402,11 @@ type Info struct {
 	// NotificationsDropped counts notifications dropped because the reader
 	// of the notification channel fell more than 16 behind.
 	NotificationsDropped uint64 `json:"notifications_dropped"`
+	// OutputBytesDropped counts the bytes of output that the writers given
+	// to Writer refused (an error or a short write), over every run. The
+	// manager keeps reading the output all the same, so the process never
+	// blocks on a failing writer, and offers the writer what follows.
+	OutputBytesDropped uint64 `json:"output_bytes_dropped"`
 	// ManagedBy is the owner given by the ManagedBy option, if any.
 	ManagedBy string `json:"managed_by,omitempty"`
 }
@@ -415,6 +425,8 @@ func (p *Process) Info() Info {
 		Restarts:     p.restarts,
 		RestartLimit: p.opts.restarts,
 		ManagedBy:    p.opts.managedBy,
+
+		OutputBytesDropped: p.outputDropped.Load(),
 	}
 	if in.State == "" {
 		in.State = status.Initial

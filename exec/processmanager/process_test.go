@@ -2,15 +2,18 @@ package processmanager_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
 	pm "github.com/plinth-go/plinth/exec/processmanager"
@@ -505,6 +508,91 @@ func TestCloseStopsEveryChild(t *testing.T) {
 	}
 	if err := m.Close(); err != nil {
 		t.Errorf("second Close() = %v", err)
+	}
+}
+
+func TestDeleteAfterCloseFailsWithErrClosed(t *testing.T) {
+	m := pm.NewPlugin(pm.UseConf(pm.Config{}))
+	if err := m.Init(); err != nil {
+		t.Fatal(err)
+	}
+	// With a notification channel and a non-file writer, a second shutdown
+	// of the process would close its channels and pipes again.
+	p := newHelper(t, m, "sleeper", []string{"sleep", "forever"},
+		pm.Notify(make(chan pm.Notification, 16)), pm.Writer(newLines(), nil))
+	mustStart(t, p)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"sleeper", "unknown"} {
+		if err := m.Delete(name); !errors.Is(err, pm.ErrClosed) {
+			t.Errorf("Delete(%q) after Close = %v, want ErrClosed", name, err)
+		}
+	}
+}
+
+func TestNewProcessAndStartRacingCloseAreRefusedOrStopped(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	// Rounds of a manager closed while goroutines create processes with a
+	// notification channel (a goroutine each) and start some: Close must
+	// return, every process that was created must be stopped, and the
+	// calls that lost the race must fail with ErrClosed.
+	const rounds, creators, startsPerCreator = 100, 4, 2
+	for round := range rounds {
+		m := pm.NewPlugin(pm.UseConf(pm.Config{PollInterval: time.Millisecond}))
+		if err := m.Init(); err != nil {
+			t.Fatal(err)
+		}
+		var (
+			wg       sync.WaitGroup
+			mu       sync.Mutex // guards created
+			created  []*pm.Process
+			creating = make(chan struct{}, creators)
+		)
+		for c := range creators {
+			wg.Go(func() {
+				for n := 0; ; n++ {
+					p, err := m.NewProcess(helper, pm.WithName(fmt.Sprintf("p%d-%d", c, n)),
+						pm.Args("sleep", "forever"), pm.Notify(make(chan pm.Notification, 1)))
+					if n == 0 {
+						creating <- struct{}{}
+					}
+					if err != nil {
+						if !errors.Is(err, pm.ErrClosed) {
+							t.Errorf("NewProcess racing Close = %v, want nil or ErrClosed", err)
+						}
+						return
+					}
+					mu.Lock()
+					created = append(created, p)
+					mu.Unlock()
+					if n < startsPerCreator {
+						if err := p.Start(); err != nil && !errors.Is(err, pm.ErrClosed) {
+							t.Errorf("Start racing Close = %v, want nil or ErrClosed", err)
+						}
+					}
+				}
+			})
+		}
+		for range creators {
+			<-creating
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- m.Close() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatalf("round %d: Close: %v", round, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: Close still runs after 30s", round)
+		}
+		wg.Wait()
+		for _, p := range created {
+			if p.IsAlive() {
+				t.Fatalf("round %d: %s (pid %d) runs after Close", round, p.GetName(), p.GetPid())
+			}
+		}
 	}
 }
 

@@ -46,7 +46,8 @@ func TestRESTServesProcessesAsJSON(t *testing.T) {
 	if code := getJSON(t, base+"/process/web", &raw); code != http.StatusOK {
 		t.Fatalf("GET /process/web: %d", code)
 	}
-	for key, want := range map[string]any{"name": "web", "alive": true, "pid": float64(p.GetPid()), "restart_limit": float64(-1)} {
+	for key, want := range map[string]any{"name": "web", "alive": true, "pid": float64(p.GetPid()), "restart_limit": float64(-1),
+		"output_bytes_dropped": float64(0)} {
 		if raw[key] != want {
 			t.Errorf("GET /process/web: %s = %v, want %v (body %v)", key, raw[key], want, raw)
 		}

@@ -390,8 +390,9 @@ type outputs struct {
 }
 
 type pipe struct {
-	r, w *os.File
-	done chan struct{} // closed when copying ends
+	r, w   *os.File
+	stream string        // "stdout", "stderr" or "stdout and stderr", for the log
+	done   chan struct{} // closed when copying ends
 }
 
 func (p *Process) openOutputsLocked() error {
@@ -399,7 +400,7 @@ func (p *Process) openOutputsLocked() error {
 		return nil
 	}
 	o := &outputs{}
-	var shared *os.File // the pipe of stdout, when stderr goes to the same writer
+	var shared *pipe // the pipe of stdout, when stderr goes to the same writer
 	for i, w := range []io.Writer{p.opts.stdout, p.opts.stderr} {
 		var f *os.File
 		switch w := w.(type) {
@@ -407,8 +408,8 @@ func (p *Process) openOutputsLocked() error {
 		case *os.File:
 			f = w
 		default:
-			if i == 1 && sameWriter(p.opts.stdout, w) {
-				f = shared
+			if i == 1 && shared != nil && sameWriter(p.opts.stdout, w) {
+				f = shared.w
 				break
 			}
 			pr, pw, err := os.Pipe()
@@ -416,12 +417,16 @@ func (p *Process) openOutputsLocked() error {
 				o.close()
 				return err
 			}
-			pp := &pipe{r: pr, w: pw, done: make(chan struct{})}
+			stream := [2]string{"stdout", "stderr"}[i]
+			if i == 0 && sameWriter(w, p.opts.stderr) {
+				stream = "stdout and stderr"
+			}
+			pp := &pipe{r: pr, w: pw, stream: stream, done: make(chan struct{})}
 			o.pipes = append(o.pipes, pp)
-			if !p.m.goTracked(func() { copyOutput(w, pp) }) {
+			if !p.m.goTracked(func() { p.copyOutput(w, pp) }) {
 				close(pp.done)
 			}
-			f, shared = pw, pw
+			f, shared = pw, pp
 		}
 		if i == 0 {
 			o.stdout = f
@@ -433,9 +438,79 @@ func (p *Process) openOutputsLocked() error {
 	return nil
 }
 
-func copyOutput(w io.Writer, pp *pipe) {
+// outputBufSize is the size of one read from an output pipe, and so of
+// one write to the writer: the pipe holds 64 KiB by default, so two reads
+// empty a full one.
+const outputBufSize = 32 << 10
+
+// copyOutput feeds w from the pipe until the pipe is closed (see
+// outputs.close). It reads whatever w does: a child blocks in write() once
+// the pipe is full, and the pipe serves every later run too, so a reader
+// that stopped at the first failed write would hang the process and all
+// its restarts. What w refuses (an error, or a short write) is dropped and
+// counted in Info.OutputBytesDropped, and the next read is offered to w
+// again, so output flows again once w recovers. A writer that blocks still
+// holds the process back: that is backpressure, not a failure.
+func (p *Process) copyOutput(w io.Writer, pp *pipe) {
 	defer close(pp.done)
-	_, _ = io.Copy(w, pp.r)
+	buf := make([]byte, outputBufSize)
+	var tr writerTrouble
+	for {
+		n, err := pp.r.Read(buf)
+		if n > 0 {
+			p.writeOutput(w, buf[:n], pp.stream, &tr)
+		}
+		if err != nil {
+			// EOF once every write end is closed, or the drain deadline
+			// of outputs.close passed.
+			if tr.failing {
+				p.m.Log.Warnf("%s: %s writer: %d bytes dropped while it failed, until the output was closed",
+					p.name, pp.stream, tr.dropped)
+			}
+			return
+		}
+	}
+}
+
+// writeOutput writes b to w, and counts and logs what w refuses.
+func (p *Process) writeOutput(w io.Writer, b []byte, stream string, tr *writerTrouble) {
+	n, err := w.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	if err == nil {
+		if tr.failing {
+			p.m.Log.Infof("%s: %s writer accepts output again; %d bytes dropped while it failed",
+				p.name, stream, tr.dropped)
+			*tr = writerTrouble{}
+		}
+		return
+	}
+	n = min(max(n, 0), len(b)) // a writer that breaks the io.Writer contract
+	dropped := uint64(len(b) - n)
+	p.outputDropped.Add(dropped)
+	now := time.Now()
+	if !tr.failing {
+		*tr = writerTrouble{failing: true, nextLog: now, every: time.Second}
+	}
+	tr.dropped += dropped
+	if !now.Before(tr.nextLog) {
+		p.m.Log.Warnf("%s: %s writer: %v: dropping what it refuses (%d bytes so far) and offering it the output that follows",
+			p.name, stream, err, tr.dropped)
+		tr.nextLog = now.Add(tr.every)
+		tr.every = min(2*tr.every, time.Minute)
+	}
+}
+
+// writerTrouble is a run of failed writes to an output writer: the first
+// failure is logged, then one every doubling interval up to a minute, not
+// one per read of the pipe; the end of the run is logged with what it
+// dropped.
+type writerTrouble struct {
+	failing bool
+	dropped uint64 // bytes dropped during the run
+	nextLog time.Time
+	every   time.Duration
 }
 
 // close closes the write ends, lets the copying goroutines read what is

@@ -85,8 +85,9 @@ type Program struct {
 	// programs that set up their own threads first. A duration with a unit
 	// ("1s"), or a bare number of nanoseconds (1000000000).
 	CPUAffinitySetupDelay Delay `yaml:"cpu-affinity-setup-delay"`
-	// Priority orders the starts: lower first; programs stop in reverse
-	// start order. Default 0.
+	// Priority orders the starts: lower first. Programs stop a priority at
+	// a time, higher first, the programs of one priority together.
+	// Default 0.
 	Priority int `yaml:"priority"`
 	// WorkingDir is the working directory of the program; if empty, the
 	// agent's.

@@ -36,10 +36,13 @@
 // Init reads the conf and defines the programs in the process manager;
 // AfterInit starts them in ascending priority (then file order). A program
 // that cannot start is reported (state failed, a failed event) without
-// stopping the others. Close stops the programs in reverse start order, each
-// with its stop signal to its process group and SIGKILL after its stop
-// timeout, so it never waits without bound, and a program that failed to
-// start costs nothing.
+// stopping the others. Close stops the programs a priority at a time, in
+// reverse start order, the programs of one priority together, each with its stop
+// signal to its process group and SIGKILL after its stop timeout, so it
+// never waits without bound (the longest stop timeout, with one priority),
+// and a program that failed to start costs nothing. When Close outlasts the
+// agent's stop timeout, the agent closes the process manager meanwhile, and
+// Close still finishes its cleanup (see Plugin.Close).
 //
 // # Restarts
 //

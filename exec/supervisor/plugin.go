@@ -278,14 +278,23 @@ func (p *Plugin) AfterInit() error {
 	return nil
 }
 
-// Close stops the programs in reverse start order: each gets its stop
-// signal (SIGTERM unless stop-signal says otherwise) on its process group,
-// and SIGKILL after its stop timeout, so Close lasts at most the sum of the
-// stop timeouts plus hooks-shutdown-timeout. Then it lets the hooks of the
-// last events run until hooks-shutdown-timeout, kills those still running,
-// skips those still queued (logging how many), closes the log files and
-// removes the programs from the process manager. Calling it again does
-// nothing.
+// Close stops the programs a priority at a time, in reverse start order
+// (the highest priority value first): the programs of one priority
+// together, each with its stop signal (SIGTERM unless stop-signal says
+// otherwise) on its process group and SIGKILL after its stop timeout, and
+// the next priority once they have all exited. So Close
+// lasts at most, over the priorities, the sum of the longest stop timeout
+// of each, plus hooks-shutdown-timeout: with one priority (the default),
+// the longest stop timeout. Then it lets the hooks of the last events run
+// until hooks-shutdown-timeout, kills those still running, skips those
+// still queued (logging how many), removes the programs from the process
+// manager and closes the log files. Calling it again waits for the first
+// call to end and returns its result.
+//
+// When Close outlasts the agent's stop timeout, the agent goes on and
+// closes the process manager, which stops the programs still running
+// itself (stop signal, SIGKILL after their stop timeout); this Close
+// carries on meanwhile, and still runs the hooks and closes the log files.
 func (p *Plugin) Close() error {
 	p.closeOnce.Do(func() { p.closeErr = p.close() })
 	return p.closeErr
@@ -295,13 +304,7 @@ func (p *Plugin) close() error {
 	if p.stopDispatch == nil || p.ctx.Err() != nil {
 		return nil // Init did not run or failed
 	}
-	var errs []error
-	for i := len(p.programs) - 1; i >= 0; i-- {
-		prog := p.programs[i]
-		if err := prog.stop(); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs := p.stopAll()
 	close(p.stopDispatch)
 	for _, prog := range p.programs {
 		prog.closeQueue()
@@ -324,6 +327,29 @@ func (p *Plugin) close() error {
 	p.cancel()
 	p.rollback()
 	return errors.Join(errs...)
+}
+
+// stopAll stops the programs for Close, a priority at a time from the
+// highest value, the programs of one priority in parallel. Stopped one by
+// one, the times programs take to exit would add up: two that take 6s
+// each would outlast the agent's default stop timeout (10s), and two that
+// ignore SIGTERM would take twice their stop timeout. It returns the
+// errors in reverse start order.
+func (p *Plugin) stopAll() []error {
+	errs := make([]error, len(p.programs))
+	for end := len(p.programs); end > 0; {
+		begin := end - 1
+		for begin > 0 && p.programs[begin-1].conf.Priority == p.programs[end-1].conf.Priority {
+			begin--
+		}
+		var wg sync.WaitGroup
+		for i := begin; i < end; i++ {
+			wg.Go(func() { errs[len(p.programs)-1-i] = p.programs[i].stop() })
+		}
+		wg.Wait()
+		end = begin
+	}
+	return errs
 }
 
 // rollback removes the programs from the process manager and closes the

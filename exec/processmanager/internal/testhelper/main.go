@@ -14,6 +14,7 @@
 //	sleep D|forever    sleep for a duration, or until killed
 //	exit N             exit with code N
 //	echo TEXT          print TEXT
+//	flood N            print N bytes, as lines of 1 KiB ("xxx…x\n")
 //	stderr TEXT        print TEXT on standard error
 //
 // Without an exit step it exits 0 after the last step.
@@ -98,6 +99,8 @@ func main() {
 			os.Exit(atoi(next()))
 		case "echo":
 			fmt.Println(next())
+		case "flood":
+			flood(atoi(next()))
 		case "stderr":
 			fmt.Fprintln(os.Stderr, next())
 		default:
@@ -123,6 +126,23 @@ func startThreads(n int) {
 	}
 	for range n {
 		<-locked
+	}
+}
+
+// flood writes n bytes to standard output, in lines of 1 KiB and in writes
+// of 4 KiB, as a chatty program would; a failed write ends the helper.
+func flood(n int) {
+	line := append(make([]byte, 0, 1024), strings.Repeat("x", 1023)+"\n"...)
+	chunk := make([]byte, 0, 4096)
+	for len(chunk) < cap(chunk) {
+		chunk = append(chunk, line...)
+	}
+	for n > 0 {
+		w := chunk[:min(n, len(chunk))]
+		if _, err := os.Stdout.Write(w); err != nil {
+			fail(err.Error())
+		}
+		n -= len(w)
 	}
 }
 

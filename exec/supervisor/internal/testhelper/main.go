@@ -15,19 +15,27 @@
 //	hook ID      report "hook ID <json of the SUPERVISOR_* variables, PATH, HOME and PLINTH_TEST_SECRET>", exit
 //	hook-fail ID as hook, then exit 3
 //	hang ID      report "hang ID <pid>", then wait to be killed
+//	stop-together DIR N
+//	             report "ready <pid>"; on SIGTERM, create DIR/<pid>, and
+//	             exit 0 once DIR holds N entries: it exits on its stop
+//	             signal only when N programs got theirs
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -99,6 +107,14 @@ func main() {
 		report(sock, "env "+os.Getenv(os.Args[3])+" "+wd)
 	case "hang":
 		report(sock, "hang "+os.Args[3]+" "+pid)
+	case "stop-together":
+		n, _ := strconv.Atoi(os.Args[4])
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, syscall.SIGTERM)
+		report(sock, "ready "+pid)
+		<-term
+		stopTogether(os.Args[3], pid, n)
+		os.Exit(0)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", mode)
 		os.Exit(2)
@@ -108,6 +124,42 @@ func main() {
 	r, w, _ := os.Pipe()
 	_, _ = r.Read(make([]byte, 1))
 	runtime.KeepAlive(w)
+}
+
+// stopTogether creates dir/name and returns once dir holds n entries. It
+// watches dir with inotify before it creates its own entry, so it sees
+// every entry created after its own.
+func stopTogether(dir, name string, n int) {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		fail(err)
+	}
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE); err != nil {
+		fail(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+		fail(err)
+	}
+	buf := make([]byte, 4096)
+	for {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			fail(err)
+		}
+		if len(entries) >= n {
+			return
+		}
+		// Blocks until an entry is created; the events themselves do not
+		// matter, the listing does.
+		if _, err := unix.Read(fd, buf); err != nil && !errors.Is(err, unix.EINTR) {
+			fail(err)
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "testhelper:", err)
+	os.Exit(1)
 }
 
 func report(sock, msg string) {

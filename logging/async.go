@@ -39,7 +39,18 @@ const (
 // on its next Fire); after the last attempt it is counted as failed
 // (Stats.Failed) and the next record is tried. The backoff carries over
 // from record to record until one succeeds, so an endpoint that is down
-// costs one attempt per backoff period, not a flood.
+// costs one attempt per backoff period, not a flood, and a record reaches
+// an endpoint that comes back within the current backoff: at most the
+// length of the outage plus the first backoff, and never more than the
+// longest backoff.
+//
+// # Counting
+//
+// Every record given to Fire is counted once: Sent, Dropped or Failed, or
+// Queued until it is one of these. So Sent + Dropped + Failed + Queued is
+// the number of records fired, and after Close, Queued is zero. Sent means
+// the wrapped hook returned nil: what that guarantees (a write into a socket
+// buffer, an acknowledgement) is the wrapped hook's to document.
 //
 // An AsyncHook is safe for concurrent use.
 type AsyncHook struct {
@@ -62,20 +73,27 @@ type AsyncHook struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	sent, dropped, failed atomic.Uint64
+	// accepted counts the records Fire took while open; Queued is accepted
+	// minus those of them counted as sent, failed or dropped since.
+	accepted, sent, failed atomic.Uint64
+	// dropped counts every record given up; droppedAccepted is its part
+	// that Fire had accepted (the others arrived after Close began).
+	dropped, droppedAccepted atomic.Uint64
 }
 
 // AsyncStats are the counters of an [AsyncHook].
 type AsyncStats struct {
 	// Sent counts records the wrapped hook accepted.
 	Sent uint64 `json:"sent"`
-	// Dropped counts records never tried: the queue was full, or the hook
-	// was closed or its Close deadline passed first.
+	// Dropped counts records given up without being tried to the end: the
+	// queue was full, the hook was closed, or Close's deadline passed while
+	// they waited or were retried.
 	Dropped uint64 `json:"dropped"`
 	// Failed counts records the hook returned an error for on every
 	// attempt.
 	Failed uint64 `json:"failed"`
-	// Queued is the number of records waiting now.
+	// Queued is the number of records accepted and not yet counted as sent,
+	// dropped or failed: those waiting and the one being tried.
 	Queued int `json:"queued"`
 }
 
@@ -173,31 +191,54 @@ func (a *AsyncHook) Fire(r *Record) error {
 		a.dropped.Add(1)
 		return nil
 	}
+	// Counted before it enters the queue, so that the worker never counts
+	// a record out before it was counted in.
+	a.accepted.Add(1)
 	select {
 	case a.queue <- r:
 	default:
-		a.dropped.Add(1)
+		a.dropAccepted()
+		return nil
+	}
+	// A Fire that passed the check above while Close ran may queue r after
+	// Close emptied the queue for the last time; nobody would then count
+	// it. Close marks closing before the worker stops, and empties the
+	// queue after, so a Fire that sees the worker stopped empties it
+	// itself; one that does not see it stopped queued r before Close's
+	// last look.
+	if a.closing.Load() {
+		select {
+		case <-a.done:
+			a.discardQueued()
+		default:
+		}
 	}
 	return nil
 }
 
-// Stats returns the current counters.
+// Stats returns the current counters. While records flow, their sum
+// may lag the records fired by those being counted during the call.
 func (a *AsyncHook) Stats() AsyncStats {
+	// Counters that records leave by are read before the one they enter
+	// by, so that Queued is never negative.
+	sent, failed, droppedAccepted := a.sent.Load(), a.failed.Load(), a.droppedAccepted.Load()
+	dropped := a.dropped.Load()
 	return AsyncStats{
-		Sent:    a.sent.Load(),
-		Dropped: a.dropped.Load(),
-		Failed:  a.failed.Load(),
-		Queued:  len(a.queue),
+		Sent:    sent,
+		Dropped: dropped,
+		Failed:  failed,
+		Queued:  int(a.accepted.Load() - sent - failed - droppedAccepted),
 	}
 }
 
 // Close stops accepting records, gives the queued ones to the hook until ctx
 // ends, stops the goroutine and waits for it, and then closes the wrapped
-// hook if it implements [io.Closer]. Records still queued when ctx ends are
-// counted as dropped and Close returns an error wrapping ctx.Err(). A Fire
-// blocked in the wrapped hook delays Close until it returns, so hooks that
-// do I/O should bound it with timeouts. Close is idempotent; later calls
-// return the first result.
+// hook if it implements [io.Closer]. When ctx ends, the attempt in progress
+// is let finish and no other starts: records still queued, and one waiting
+// to be retried, are counted as dropped and Close returns an error
+// wrapping ctx.Err(). So Close returns at most one attempt of the wrapped
+// hook after ctx ends; hooks that do I/O should bound their attempts with
+// timeouts. Close is idempotent; later calls return the first result.
 func (a *AsyncHook) Close(ctx context.Context) error {
 	a.closeOnce.Do(func() {
 		a.closing.Store(true)
@@ -230,11 +271,17 @@ func (a *AsyncHook) discardQueued() int {
 		select {
 		case <-a.queue:
 			n++
-			a.dropped.Add(1)
+			a.dropAccepted()
 		default:
 			return n
 		}
 	}
+}
+
+// dropAccepted counts an accepted record as dropped.
+func (a *AsyncHook) dropAccepted() {
+	a.droppedAccepted.Add(1)
+	a.dropped.Add(1)
 }
 
 // run feeds the hook until Close: after stop it keeps going until the queue
@@ -244,6 +291,15 @@ func (a *AsyncHook) run() {
 	var backoff time.Duration // zero while the hook works
 	healthy := true
 	for {
+		// A select picks at random among ready cases: without this check
+		// a worker aborted with records queued would go on sending some,
+		// each up to the hook's own timeout, and hold Close past its
+		// deadline.
+		select {
+		case <-a.abort:
+			return
+		default:
+		}
 		var r *Record
 		select {
 		case <-a.abort:
@@ -275,7 +331,7 @@ func (a *AsyncHook) run() {
 				backoff = min(2*backoff, a.maxBackoff)
 			}
 			if !a.wait(backoff) {
-				a.dropped.Add(1)
+				a.dropAccepted()
 				return
 			}
 			if attempt >= a.maxAttempts {

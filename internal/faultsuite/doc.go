@@ -42,6 +42,18 @@
 //     message must be consumed exactly once, at the offset it was
 //     acknowledged at; copies the broker stored twice (a kfake limit, see
 //     docs/kafka.md) are counted apart and checked to be such copies.
+//   - TestLogHooksCountEveryRecordAcrossCollectorRestarts runs the log
+//     manager in an agent of the test process, one per network hook
+//     (logstash and syslog over TCP and UDP, fluentd with and without
+//     acknowledgements), logging 200 records a second to a collector of
+//     the test's own (logging/logmanager/logmanagertest) that is killed, as
+//     by a crash, and restarted on the same address. Records must resume
+//     within the documented bound after each restart, and every record be
+//     counted once (sent, dropped or failed), with records counted as sent
+//     and never received only where docs/logging.md allows them.
+//   - TestLogHooksStopInTimeWhenTheCollectorStopsReading makes the
+//     collector of each TCP hook stop reading while records are queued for
+//     it: the agent must stop within the flush timeout plus 2 s.
 //
 // # Short and long runs
 //
@@ -49,5 +61,6 @@
 // fast. With FAULTSUITE_LONG=1 (`make chaos`) they run many more rounds and
 // the test binary prints a summary table of the figures measured: probe
 // latency, time to recover and time to key expiry, and counts (restarts,
-// status changes and writes, descriptors, goroutines, threads, zombies).
+// status changes and writes, descriptors, goroutines, threads, zombies,
+// log records sent, lost and failed).
 package faultsuite

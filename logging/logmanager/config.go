@@ -61,6 +61,14 @@ type HookConfig struct {
 	// QueueSize bounds the records waiting to be sent; when full, new
 	// records are dropped and counted. If zero, 1024.
 	QueueSize int `yaml:"queue-size"`
+	// RequireAckResponse makes the fluentd hook ask Fluentd to acknowledge
+	// each record (the forward protocol's chunk option, Fluentd's
+	// require_ack_response): a record counts as sent only once
+	// acknowledged, and one whose acknowledgement does not come within 2s
+	// is sent again, so records reach Fluentd at least once while retried
+	// (possibly twice) instead of at most once. Each record then waits for
+	// a round trip. Only fluentd supports it; false by default.
+	RequireAckResponse bool `yaml:"require-ack-response"`
 }
 
 // DefaultHookLevels are the levels a hook forwards when its config lists
@@ -119,6 +127,8 @@ type fileHook struct {
 	Tag       string      `yaml:"tag"`
 	Levels    []fileLevel `yaml:"levels"`
 	QueueSize int         `yaml:"queue-size"`
+	// RequireAckResponse is HookConfig.RequireAckResponse.
+	RequireAckResponse bool `yaml:"require-ack-response"`
 }
 
 type fileLevel logging.Level
@@ -160,7 +170,7 @@ func (f fileConfig) config() Config {
 	for name, h := range f.Hooks {
 		hc := HookConfig{
 			Address: h.Address, Port: h.Port, Network: h.Network, Protocol: h.Protocol,
-			Tag: h.Tag, QueueSize: h.QueueSize,
+			Tag: h.Tag, QueueSize: h.QueueSize, RequireAckResponse: h.RequireAckResponse,
 		}
 		for _, l := range h.Levels {
 			hc.Levels = append(hc.Levels, logging.Level(l))
@@ -209,6 +219,9 @@ func (p *Plugin) checkConfig(c Config, file string) error {
 		}
 		if hc.QueueSize < 0 {
 			bad(key+".queue-size", "must not be negative, got %d", hc.QueueSize)
+		}
+		if hc.RequireAckResponse && (hook == HookSyslog || hook == HookLogstash) {
+			bad(key+".require-ack-response", "%s has no acknowledgements; only fluentd has", hook)
 		}
 		if err := p.checkHook(hook, hc); err != nil {
 			bad(key, "%v", err)

@@ -17,6 +17,7 @@ func FuzzConfigFile(f *testing.F) {
 	f.Add([]byte("hooks:\n  syslog:\n    address: 127.0.0.1\n    port: 514\n    network: udp\n    levels: [error, bogus]\n    queue-size: -1\n"))
 	f.Add([]byte("loggers:\n  - name: \"\"\n    level: loud\nhooks:\n  nope: {}\n"))
 	f.Add([]byte("hooks:\n  fluent: {address: \"\", port: 99999, tag: t, protocol: x}\n"))
+	f.Add([]byte("hooks:\n  fluentd: {require-ack-response: true}\n  syslog: {require-ack-response: yes}\n"))
 	pc, path, write := configtest.FileConfig(f, PluginName)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		write(t, data)

@@ -36,12 +36,20 @@
 //
 // Each entry of hooks: names a hook: syslog (the local daemon, or a remote
 // one over udp or tcp), logstash (JSON lines over tcp or udp), fluentd or
-// fluent (the Fluentd forward protocol over tcp), or a hook registered with
-// [WithHook]. A hook receives the records of the levels it lists (default
-// panic, fatal and error) from every logger, through a
-// [logging.AsyncHook]: logging never waits for the network. While an
-// endpoint is down, records are retried with backoff, then dropped and
-// counted ([Plugin.HookStats]); the outage is logged once, at warning.
+// fluent (the Fluentd forward protocol over tcp, optionally with
+// acknowledgements), or a hook registered with [WithHook]. A hook receives
+// the records of the levels it lists (default panic, fatal and error) from
+// every logger, through a [logging.AsyncHook]: logging never waits for the
+// network. While an endpoint is down, records are retried with backoff,
+// then dropped and counted ([Plugin.HookStats]); the outage is logged once,
+// at warning. Each attempt of a built-in hook has a 2s deadline (per step
+// for fluentd), and a failed one closes the connection, so that the next
+// attempt dials again: records resume at the first attempt after the
+// collector is back, within the outage plus 100ms.
+//
+// Delivery is at most once, except for fluentd with require-ack-response:
+// a record counted as sent was written to the socket, which a collector
+// that dies may not have read (docs/logging.md lists what can be lost).
 //
 // # REST
 //
@@ -56,8 +64,10 @@
 //
 // Init reads the config, applies levels, starts the hooks (they connect on
 // their first record) and registers the REST handlers. Close detaches the
-// hooks and lets them send what they queued, for up to 5s (see
-// [WithFlushTimeout]), then stops their goroutines.
+// hooks and lets them send what they queued, in parallel, for up to 5s
+// (see [WithFlushTimeout]); then each finishes the attempt in progress and
+// stops its goroutine, so that Close returns within the flush timeout plus
+// one attempt: 2s, or for fluentd 2s per step that stalls.
 //
 // # Concurrency
 //

@@ -26,8 +26,11 @@ const (
 	HookFluent = "fluent"
 )
 
-// ioTimeout bounds each dial and write of the built-in hooks, so that a
-// hung endpoint delays its own queue, and Close, by at most this much.
+// ioTimeout bounds the network I/O of one attempt to send a record: the
+// dial (when needed) and the write of the syslog and logstash hooks
+// together, and each step (dial, write, wait for the acknowledgement) of
+// the fluentd hook. A hung collector so delays its own queue, and Close,
+// by at most this much per step.
 const ioTimeout = 2 * time.Second
 
 // defaultFluentdAddress is where a Fluentd forward input listens by default.
@@ -75,7 +78,7 @@ func (p *Plugin) newHook(name string, hc HookConfig) (logging.Hook, error) {
 	case HookSyslog:
 		return newSyslogHook(hc)
 	case HookLogstash:
-		return &logstashHook{network: hc.network("tcp"), address: hc.address(), tag: hc.Tag, levels: hc.Levels}, nil
+		return newLogstashHook(hc), nil
 	case HookFluentd, HookFluent:
 		return newFluentdHook(hc)
 	}
@@ -104,11 +107,20 @@ func plainValue(v any) any {
 // logstashHook writes one JSON object per line to Logstash's tcp or udp
 // input with the json_lines codec (one datagram per record over udp).
 type logstashHook struct {
-	network, address, tag string
-	levels                []logging.Level
+	address, tag string
+	levels       []logging.Level
 
 	mu   sync.Mutex // guards conn
-	conn net.Conn   // nil until the first record and after a failure
+	conn collectorConn
+}
+
+func newLogstashHook(hc HookConfig) *logstashHook {
+	return &logstashHook{
+		address: hc.address(),
+		tag:     hc.Tag,
+		levels:  hc.Levels,
+		conn:    collectorConn{dial: dialTo(hc.network("tcp"), hc.address())},
+	}
 }
 
 func (h *logstashHook) Levels() []logging.Level { return h.levels }
@@ -140,8 +152,9 @@ func (h *logstashHook) encode(r *logging.Record) ([]byte, error) {
 	return append(line, '\n'), nil
 }
 
-// Fire sends r, dialling first if needed. A failed write closes the
-// connection, so the next Fire reconnects.
+// Fire sends r, dialling first if needed, within ioTimeout. A failed dial
+// or write returns the error and closes the connection, so the next Fire
+// (the AsyncHook's retry) dials again.
 func (h *logstashHook) Fire(r *logging.Record) error {
 	line, err := h.encode(r)
 	if err != nil {
@@ -149,20 +162,8 @@ func (h *logstashHook) Fire(r *logging.Record) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.conn == nil {
-		conn, err := net.DialTimeout(h.network, h.address, ioTimeout)
-		if err != nil {
-			return fmt.Errorf("logstash: %w", err)
-		}
-		h.conn = conn
-	}
-	if err := h.conn.SetWriteDeadline(time.Now().Add(ioTimeout)); err == nil {
-		_, err = h.conn.Write(line)
-	}
-	if err != nil {
-		h.conn.Close()
-		h.conn = nil
-		return fmt.Errorf("logstash: write to %s: %w", h.address, err)
+	if err := h.conn.write(line); err != nil {
+		return fmt.Errorf("logstash: send to %s: %w", h.address, err)
 	}
 	return nil
 }
@@ -170,17 +171,14 @@ func (h *logstashHook) Fire(r *logging.Record) error {
 func (h *logstashHook) Close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.conn == nil {
-		return nil
-	}
-	err := h.conn.Close()
-	h.conn = nil
-	return err
+	return h.conn.close()
 }
 
 // fluentdHook sends records with the Fluentd forward protocol, using the
 // client in synchronous mode: the AsyncHook it runs behind provides the
-// queue and the retries, so the client makes one attempt per record.
+// queue and the retries, so the client makes one attempt per record. With
+// RequestAck, an attempt succeeds only once Fluentd acknowledged the
+// record.
 type fluentdHook struct {
 	cfg    fluent.Config
 	tag    string
@@ -194,7 +192,11 @@ func newFluentdHook(hc HookConfig) (*fluentdHook, error) {
 	cfg := fluent.Config{
 		Timeout:      ioTimeout,
 		WriteTimeout: ioTimeout,
-		MaxRetry:     1,
+		// Only acknowledgements are read; without a deadline a Fluentd
+		// that accepts a record and never answers would hold the hook.
+		ReadTimeout: ioTimeout,
+		RequestAck:  hc.RequireAckResponse,
+		MaxRetry:    1,
 	}
 	network := hc.network("tcp")
 	addr := hc.address()
@@ -224,7 +226,8 @@ func newFluentdHook(hc HookConfig) (*fluentdHook, error) {
 func (h *fluentdHook) Levels() []logging.Level { return h.levels }
 
 // Fire sends r as the event {message, level, logger, fields…} under the
-// hook's tag. The client reconnects by itself after a failed write.
+// hook's tag. After a failed write or acknowledgement the client closes
+// its connection and dials again on the next Fire.
 func (h *fluentdHook) Fire(r *logging.Record) error {
 	event := make(map[string]any, len(r.Fields)+3)
 	for k, v := range r.Fields {

@@ -126,6 +126,8 @@ func TestBadLogsConfNamesFileAndLine(t *testing.T) {
 		{"logstash without address", "hooks:\n  logstash:\n    network: udp\n", `logs\.conf:2: key "hooks\.logstash": logstash needs an address`},
 		{"bad network", "hooks:\n  fluentd:\n    network: udp\n", `logs\.conf:2: key "hooks\.fluentd": network "udp" not supported`},
 		{"logger without name", "loggers:\n  - level: debug\n", `logs\.conf:2: key "loggers\[0\]\.name": a logger needs a name`},
+		{"acks without fluentd", "hooks:\n  logstash:\n    address: 127.0.0.1:1\n    require-ack-response: true\n", `logs\.conf:4: key "hooks\.logstash\.require-ack-response": logstash has no acknowledgements; only fluentd has`},
+		{"acks not a bool", "hooks:\n  fluentd:\n    require-ack-response: always\n", `logs\.conf:3: key "hooks\.fluentd\.require-ack-response": cannot parse "always" as bool`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

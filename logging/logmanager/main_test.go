@@ -68,6 +68,8 @@ type agentSetup struct {
 	conf string            // content of logs.conf; none if empty
 	env  map[string]string // added to LOGS_CONFIG
 	opts []logmanager.Option
+	// agentOpts are added to the agent's options.
+	agentOpts []agent.Option
 	// discard drops the agent's output instead of keeping it in
 	// testAgent.out, for benchmarks.
 	discard bool
@@ -94,10 +96,11 @@ func newTestAgent(t testing.TB, s agentSetup) (*agent.Agent, *testAgent) {
 		out:    out,
 		client: newClient(),
 	}
-	a := agenttest.New(t,
+	a := agenttest.New(t, append([]agent.Option{
 		agent.AllPlugins(ta.http, servicelabel.NewPlugin(servicelabel.UseLabel("test1")), ta.logs),
 		agent.Logs(ta.reg),
-		agenttest.Env(env))
+		agenttest.Env(env),
+	}, s.agentOpts...)...)
 	return a, ta
 }
 

@@ -27,6 +27,10 @@ const PluginName = "logs"
 const InitialLevelEnv = "INITIAL_LOGLVL"
 
 // DefaultFlushTimeout is how long Close lets hooks send queued records.
+// Close returns one attempt later at most: the attempt in progress when
+// the flush timeout passes is let finish, and the built-in hooks bound it
+// by 2s (per step for fluentd). 5s + 2s stays below the agent's default
+// stop timeout of 10s.
 const DefaultFlushTimeout = 5 * time.Second
 
 // defaultTag names the agent in external systems when no service label
@@ -44,8 +48,11 @@ type Plugin struct {
 	asyncOpts    []logging.AsyncOption
 	flushTimeout time.Duration
 
-	mu     sync.Mutex // guards active
+	mu sync.Mutex // guards active and closed
+	// active are the hooks started by Init; after Close, the closed hooks,
+	// so that HookStats reports their final counts.
 	active []*activeHook
+	closed bool
 }
 
 // Deps lists the dependencies of the plugin. The agent fills them.
@@ -186,15 +193,28 @@ func (p *Plugin) Init() error {
 	return nil
 }
 
-// Close removes the hooks from the registry and lets each send what it has
-// queued, for up to the flush timeout in all. Records left unsent are
-// counted and logged at warning; they do not make Close fail.
+// Close removes the hooks from the registry and lets them send what they
+// have queued, all at once, for up to the flush timeout. When it passes,
+// each hook finishes the attempt in progress and drops the rest: Close
+// returns within the flush timeout plus one attempt, which the built-in
+// hooks bound by 2s (fluentd by 2s per step: dial, write, acknowledgement)
+// and custom hooks by their own timeouts.
+// Records left unsent are counted and logged at warning; they do not make
+// Close fail.
 func (p *Plugin) Close() error {
 	return p.stopHooks()
 }
 
-// HookStats returns the counters of every running hook by name: records
-// sent, dropped because the queue was full, and failed after retries.
+// HookStats returns the counters of every hook by name (see
+// [logging.AsyncStats]): each record the hook received is counted once, as
+// sent, dropped (queue full, or given up at Close) or failed (every
+// attempt failed), or as queued until it is one of these. After Close it
+// returns the final counts, with nothing queued.
+//
+// Sent means the hook's attempt succeeded: for fluentd with
+// require-ack-response, that Fluentd acknowledged the record; otherwise
+// that the record was written to the socket, which a collector that dies
+// or restarts may not have read (see docs/logging.md).
 func (p *Plugin) HookStats() map[string]logging.AsyncStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -282,25 +302,34 @@ func (p *Plugin) startHooks(c Config) error {
 func (p *Plugin) stopHooks() error {
 	p.mu.Lock()
 	active := p.active
-	p.active = nil
+	if p.closed {
+		active = nil
+	}
+	p.closed = true
 	p.mu.Unlock()
 	for _, h := range active {
 		h.remove()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.flushTimeout)
 	defer cancel()
+	// The hooks flush in parallel, so that hung collectors cost Close one
+	// attempt in all, not one per hook.
+	var wg sync.WaitGroup
 	for _, h := range active {
-		// An endpoint that is down or slow is the normal case hooks are
-		// built for, not a failure of the agent: report it and go on.
-		err := h.async.Close(ctx)
-		log := p.Log.WithField("hook", h.name)
-		if err != nil {
-			log.Warnf("close: %v", err)
-		}
-		if st := h.async.Stats(); st.Dropped > 0 || st.Failed > 0 {
-			log.Warnf("records not forwarded: %d dropped, %d failed (%d sent)", st.Dropped, st.Failed, st.Sent)
-		}
+		wg.Go(func() {
+			// An endpoint that is down or slow is the normal case hooks are
+			// built for, not a failure of the agent: report it and go on.
+			err := h.async.Close(ctx)
+			log := p.Log.WithField("hook", h.name)
+			if err != nil {
+				log.Warnf("close: %v", err)
+			}
+			if st := h.async.Stats(); st.Dropped > 0 || st.Failed > 0 {
+				log.Warnf("records not forwarded: %d dropped, %d failed (%d sent)", st.Dropped, st.Failed, st.Sent)
+			}
+		})
 	}
+	wg.Wait()
 	return nil
 }
 

@@ -2,7 +2,6 @@ package logmanager
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -234,7 +233,7 @@ func (p *Plugin) checkConfig(c Config, file string) error {
 // "loggers[1].name") to their lines. It is best effort: a file that cannot
 // be read or parsed gives no lines, and errors then name the file only.
 func keyLines(path string) map[string]int {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, 0)
 	if err != nil {
 		return nil
 	}

@@ -24,9 +24,11 @@
 // Init loads and checks the config (certificates included) and prepares the
 // router. AfterInit opens the listening socket, so a port in use fails the
 // start of the agent, and then serves in the background. Close shuts the
-// server down gracefully: it stops accepting connections, lets in-flight
-// requests finish for up to 5s (see [WithShutdownTimeout]), then closes the
-// remaining connections and waits for the server goroutine.
+// server down gracefully: it stops accepting connections, closes those on
+// which no request has arrived yet (spare connections of browsers and HTTP
+// clients), lets in-flight requests finish for up to 5s (see
+// [WithShutdownTimeout]), then closes the remaining connections and waits for
+// the server goroutine.
 //
 // # Concurrency
 //

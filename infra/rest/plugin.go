@@ -55,8 +55,9 @@ type Plugin struct {
 	tlsConfig *tls.Config
 	ready     bool
 
-	mu        sync.Mutex // guards srv, addr and serveDone
+	mu        sync.Mutex // guards srv, conns, addr and serveDone
 	srv       *http.Server
+	conns     *freshConns // the connections of srv that sent no request yet
 	addr      net.Addr
 	serveDone chan struct{} // closed when the serve goroutine returns
 }
@@ -232,8 +233,10 @@ func (p *Plugin) AfterInit() error {
 		return fmt.Errorf("rest: listen on %s: %w (%s; choose another port with -%s or %s)",
 			p.cfg.Endpoint, err, hint, PortFlag, PortEnv)
 	}
+	conns := &freshConns{conns: make(map[net.Conn]struct{})}
 	srv := &http.Server{
 		Handler:           http.HandlerFunc(p.serveHTTP),
+		ConnState:         conns.track,
 		TLSConfig:         p.tlsConfig,
 		ReadTimeout:       p.cfg.ReadTimeout,
 		ReadHeaderTimeout: p.cfg.ReadHeaderTimeout,
@@ -245,7 +248,7 @@ func (p *Plugin) AfterInit() error {
 		ErrorLog: log.New(debugWriter{p.Log}, "", 0),
 	}
 	done := make(chan struct{})
-	p.srv, p.addr, p.serveDone = srv, ln.Addr(), done
+	p.srv, p.conns, p.addr, p.serveDone = srv, conns, ln.Addr(), done
 	scheme := "http"
 	if p.tlsConfig != nil {
 		scheme = "https"
@@ -278,15 +281,16 @@ func (p *Plugin) reportStatus(state statuscheck.PluginState, err error) {
 	}
 }
 
-// Close stops the server gracefully: it stops accepting connections and waits
-// up to the shutdown timeout for in-flight requests. Past it, Close closes
-// their connections, which cancels their request contexts, waits as long
-// again for the handlers to return, and reports the forced close. Close
-// returns once the server goroutine has ended. Calling it again does nothing.
+// Close stops the server gracefully: it stops accepting connections, closes
+// the connections on which no request has arrived yet, and waits up to the
+// shutdown timeout for in-flight requests. Past it, Close closes their
+// connections, which cancels their request contexts, waits as long again for
+// the handlers to return, and reports the forced close. Close returns once
+// the server goroutine has ended. Calling it again does nothing.
 func (p *Plugin) Close() error {
 	p.mu.Lock()
-	srv, done, addr := p.srv, p.serveDone, p.addr
-	p.srv = nil
+	srv, conns, done, addr := p.srv, p.conns, p.serveDone, p.addr
+	p.srv, p.conns = nil, nil
 	p.mu.Unlock()
 	if srv == nil {
 		return nil
@@ -295,6 +299,11 @@ func (p *Plugin) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), p.shutdownTimeout)
 	defer cancel()
 	var errs []error
+	// Shutdown counts a connection that has sent nothing as busy for its
+	// first 5 seconds (golang/go#22682), as long as the default shutdown
+	// timeout: one spare connection that a browser or Go's client opened
+	// would make every Close fail. Such a connection carries no request.
+	conns.closeAll()
 	if err := srv.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("rest: graceful shutdown of %s: %w; closing the remaining connections", addr, err))
 		if err := srv.Close(); err != nil {
@@ -407,6 +416,43 @@ func (f *inflight) wait(ctx context.Context) (int, error) {
 		defer f.mu.Unlock()
 		return f.n, ctx.Err()
 	}
+}
+
+// freshConns tracks the connections of a server that are in
+// http.StateNew: accepted, with no request read yet.
+type freshConns struct {
+	mu      sync.Mutex // guards conns and closing
+	conns   map[net.Conn]struct{}
+	closing bool // set by closeAll: connections are closed as they come
+}
+
+// track is the server's ConnState hook.
+func (f *freshConns) track(c net.Conn, state http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case state != http.StateNew:
+		delete(f.conns, c)
+	case f.closing:
+		// Accepted as the listener closed.
+		c.Close()
+	default:
+		f.conns[c] = struct{}{}
+	}
+}
+
+// closeAll closes the connections with no request, and from then on every
+// new one as soon as the server accepts it. A first request whose headers
+// had not all been read as Close began fails like one sent a moment later,
+// when nothing listens any more.
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closing = true
+	for c := range f.conns {
+		c.Close()
+	}
+	clear(f.conns)
 }
 
 // debugWriter turns the lines net/http writes to its error log into debug

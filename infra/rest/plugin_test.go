@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -280,6 +281,82 @@ func TestCloseLetsInFlightRequestFinish(t *testing.T) {
 	close(release)
 	if r := <-got; r.status != 200 || r.body != "finished" {
 		t.Errorf("in-flight GET /slow = %d %q, want 200 %q", r.status, r.body, "finished")
+	}
+	if err := <-closed; err != nil {
+		t.Errorf("Close() = %v, want nil", err)
+	}
+}
+
+// TestCloseDoesNotWaitForConnectionsWithoutARequest: a client that opened a
+// connection and sent nothing on it (browsers and Go's client open spare
+// connections) does not hold Close up. net/http's Shutdown counts such a
+// connection as busy for its first 5 seconds, as long as the default
+// shutdown timeout, so Close used to fail after 5s; now the connection is
+// closed when Close begins, while a request in flight still finishes.
+func TestCloseDoesNotWaitForConnectionsWithoutARequest(t *testing.T) {
+	// Far below the 5s net/http waits for such a connection, far above
+	// closing a socket on a busy machine.
+	const closedWithin = 3 * time.Second
+	p := serve(t, rest.Config{})
+	entered, release := make(chan struct{}), make(chan struct{})
+	p.RegisterHTTPHandler("/slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		io.WriteString(w, "finished")
+	}), http.MethodGet)
+
+	// The silent connection is made first: the server accepts connections
+	// in order, so once the slow request, on a connection made later, is
+	// served, the server holds the silent one.
+	silent, err := net.Dial("tcp", p.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	// The result comes back on a channel, not through t.Fatal, which must
+	// not be called from another goroutine.
+	type result struct {
+		body string
+		err  error
+	}
+	c := newClient(t, nil)
+	got := make(chan result, 1)
+	go func() {
+		resp, err := c.Get(baseURL(p) + "/slow")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		got <- result{string(b), err}
+	}()
+	<-entered
+
+	start := time.Now()
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close() }()
+
+	// The server closes the silent connection at once...
+	if err := silent.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := silent.Read(make([]byte, 1))
+	if took := time.Since(start); n != 0 || errors.Is(err, os.ErrDeadlineExceeded) || took > closedWithin {
+		t.Errorf("silent connection: Read = %d, %v after %v; want it closed by the server within %v of Close", n, err, took, closedWithin)
+	}
+	// ...while the request in flight holds Close until it finishes.
+	select {
+	case err := <-closed:
+		t.Fatalf("Close() = %v before the in-flight request finished", err)
+	default:
+	}
+	close(release)
+	if r := <-got; r.err != nil || r.body != "finished" {
+		t.Errorf("in-flight GET /slow = %q, %v; want 200 %q", r.body, r.err, "finished")
 	}
 	if err := <-closed; err != nil {
 		t.Errorf("Close() = %v, want nil", err)

@@ -26,9 +26,16 @@ const flapperConf = `  - name: "flapper"
     restart-delay-max: 20ms
 `
 
-// steadyFlapping is how long the status-key writes of the flapper are
-// counted with etcd up.
-const steadyFlapping = 2 * time.Second
+// The status-key writes of the flapper are counted with etcd up while the
+// flapper changes at least minFlaps times; it makes tens of changes a second
+// on an idle machine, far fewer on a busy one, so the count waits for the
+// changes, up to flapTimeout, rather than for a fixed time. Forty changes
+// keep the slack of the write bound (8 writes) small next to the writes a
+// storm of three per change would add.
+const (
+	minFlaps    = 40
+	flapTimeout = time.Minute
+)
 
 // TestStatusKeysFollowTheAgentAcrossEtcdCrashes: the agent starts while
 // etcd is down and serves its probes, while a supervised program flaps (its
@@ -92,9 +99,10 @@ func TestStatusKeysFollowTheAgentAcrossEtcdCrashes(t *testing.T) {
 		e.Restart()
 		d := waitFor(t, recoverTimeout, fmt.Sprintf("round %d: agent connected again", round), pluginState(c, a, "etcd", 1))
 		record(t, scenario, "etcd up -> plugin etcd OK", d)
-		writes, flips := countFlapperWrites(t, c, cli, a)
-		recordCount(t, scenario, "flapper changes, steady 2s", int64(flips))
-		recordCount(t, scenario, "status-key writes, steady 2s", int64(writes))
+		writes, flips, d := countFlapperWrites(t, c, cli, a)
+		record(t, scenario, "counting window", d)
+		recordCount(t, scenario, "flapper changes, counted", int64(flips))
+		recordCount(t, scenario, "status-key writes, counted", int64(writes))
 		// Each change makes at most one publish, of the flapper's key and
 		// the agent key, as the other keys do not change meanwhile; add a
 		// publish under way at the start and one waiting, and a little
@@ -102,9 +110,9 @@ func TestStatusKeysFollowTheAgentAcrossEtcdCrashes(t *testing.T) {
 		if limit := 2*flips + 8; writes > limit {
 			t.Errorf("round %d: %d writes to etcd while the flapper changed %d times, want at most %d", round, writes, flips, limit)
 		}
-		if writes == 0 || flips < 20 {
-			t.Errorf("round %d: %d writes to etcd while the flapper changed %d times, want it to flap (20 changes or more) and the changes to reach etcd",
-				round, writes, flips)
+		if writes == 0 || flips < minFlaps {
+			t.Errorf("round %d: %d writes to etcd while the flapper changed %d times, want it to flap (%d changes or more) and the changes to reach etcd",
+				round, writes, flips, minFlaps)
 		}
 
 		// A flapping state is never still: stop the flapper, then the keys
@@ -135,38 +143,62 @@ func TestStatusKeysFollowTheAgentAcrossEtcdCrashes(t *testing.T) {
 	p.stopAndCheck(t, scenario)
 }
 
-// countFlapperWrites counts, for steadyFlapping, the writes to etcd (its
-// revisions: the agent is its only writer) and the status changes of the
-// flapper (two per run: OK as it starts, ERROR as it ends).
-func countFlapperWrites(t *testing.T, c *http.Client, cli *clientv3.Client, a *agent) (writes, changes int) {
+// countFlapperWrites counts the writes to etcd (its revisions: the agent is
+// its only writer) while the flapper changes status at least minFlaps times
+// (two per run: OK as it starts, ERROR as it ends), those changes and how
+// long that took. It fails the test if, within flapTimeout, the flapper does
+// not change that often or no change reaches etcd.
+func countFlapperWrites(t *testing.T, c *http.Client, cli *clientv3.Client, a *agent) (writes, changes int, took time.Duration) {
 	t.Helper()
-	restarts := func(ctx context.Context) int {
+	restarts := func(ctx context.Context) (int, error) {
 		p, err := programByName(ctx, c, a, "flapper")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p.Restarts
+		return p.Restarts, err
 	}
-	revision := func(ctx context.Context) int64 {
+	revision := func(ctx context.Context) (int64, error) {
 		resp, err := cli.Get(ctx, "/", clientv3.WithCountOnly())
 		if err != nil {
-			t.Fatal(err)
+			return 0, err
 		}
-		return resp.Header.Revision
+		return resp.Header.Revision, nil
 	}
 	// The changes are counted over a little more than the writes: the
 	// restarts are read first at the start and last at the end.
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	restarts0 := restarts(ctx)
-	rev0 := revision(ctx)
+	restarts0, err := restarts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev0, err := revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cancel()
-	time.Sleep(steadyFlapping)
+	// Two changes per restart, not counting the runs in progress at each
+	// end. The supervisor may learn of several runs at once, and their
+	// writes follow: the count goes on until one has reached etcd.
+	took = waitFor(t, flapTimeout, fmt.Sprintf("the flapper to change %d times and a change to reach etcd", minFlaps), func(ctx context.Context) (bool, string) {
+		n, err := restarts(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		rev, err := revision(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return 2*(n-restarts0) >= minFlaps && rev > rev0, fmt.Sprintf("%d restarts, %d writes", n-restarts0, rev-rev0)
+	})
 	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	rev1 := revision(ctx)
-	restarts1 := restarts(ctx)
+	rev1, err := revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restarts1, err := restarts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Two more changes: the runs in progress at each end.
-	return int(rev1 - rev0), 2*(restarts1-restarts0) + 2
+	return int(rev1 - rev0), 2*(restarts1-restarts0) + 2, took
 }
 
 // pluginState returns a condition for waitFor: /readiness shows plugin in

@@ -14,6 +14,11 @@ import (
 
 const httpPassword = "Hs4kP8wN2vY6qJ0tR3xE"
 
+// requestTimeout bounds one request to the local server: far more than it
+// takes even with the race detector on a busy machine, so that only a hang
+// reaches it.
+const requestTimeout = 30 * time.Second
+
 // TestHTTPBasicAuthNeverLogsThePassword serves with basic authentication at
 // trace level and sends right, wrong and malformed credentials, and a config
 // with a malformed entry: no log record and no answer carries a password.
@@ -26,7 +31,7 @@ func TestHTTPBasicAuthNeverLogsThePassword(t *testing.T) {
 	}), http.MethodGet)
 	server.RegisterHTTPHandler("/liveness", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	base := "http://" + server.Addr().String()
-	hc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	hc := &http.Client{Timeout: requestTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
 
 	for _, c := range []struct {
 		path, user, password string
@@ -43,7 +48,7 @@ func TestHTTPBasicAuthNeverLogsThePassword(t *testing.T) {
 		{"/liveness/", "", "", false, http.StatusUnauthorized}, // only the exact probe paths are open
 		{"/no-such-path", "", "", false, http.StatusUnauthorized},
 	} {
-		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+		ctx, cancel := context.WithTimeout(t.Context(), requestTimeout)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+c.path, nil)
 		if c.set {
 			req.SetBasicAuth(c.user, c.password)
@@ -90,7 +95,7 @@ func TestNoDefaultCredentials(t *testing.T) {
 			w.WriteHeader(http.StatusTeapot) // nothing should be checking them
 		}
 	}))
-	hc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	hc := &http.Client{Timeout: requestTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	for _, user := range []string{"admin", "root", "plinth", "agent"} {
 		for _, password := range []string{"admin", "password", "plinth", ""} {
 			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+server.Addr().String()+"/secret", nil)

@@ -234,6 +234,9 @@ func (p *Plugin) clientConfig(tc *tls.Config) clientv3.Config {
 	return clientv3.Config{
 		Endpoints:   p.cfg.Endpoints,
 		DialTimeout: p.cfg.DialTimeout,
+		// Close cancels it: a dial in progress ends at once rather than
+		// at its timeout.
+		Context: p.ctx,
 		// Keepalives find a dead peer behind a silent network within
 		// seconds; a killed etcd is noticed at once anyway (the socket
 		// closes).

@@ -20,6 +20,11 @@ const (
 	// DefaultShutdownTimeout is how long Close waits for in-flight requests
 	// before it closes their connections.
 	DefaultShutdownTimeout = 5 * time.Second
+	// DefaultReadTimeout bounds reading a request body, from the moment
+	// its handler starts.
+	DefaultReadTimeout = 30 * time.Second
+	// DefaultMaxBodyBytes bounds the size of a request body: 1 MiB.
+	DefaultMaxBodyBytes = 1 << 20
 )
 
 // Names of the settings that override the port of the endpoint.
@@ -37,9 +42,27 @@ type Config struct {
 	// used. Port 0 picks a free port (see Plugin.Addr).
 	Endpoint string `yaml:"endpoint"`
 
-	// ReadTimeout bounds reading a whole request, body included. If zero or
-	// negative, there is no timeout.
+	// ReadTimeout bounds reading a request body: a client that sends its
+	// headers and then stalls is cut off this long after its handler
+	// started. If zero, DefaultReadTimeout (30s) is used; if negative,
+	// there is no timeout.
 	ReadTimeout time.Duration `yaml:"read-timeout"`
+	// MaxBodyBytes limits the size of a request body: a larger one is
+	// refused with 413 (at once when its Content-Length says so, else when
+	// the handler reads past the limit). If zero, DefaultMaxBodyBytes
+	// (1 MiB) is used; if negative, there is no limit.
+	MaxBodyBytes int64 `yaml:"max-body-bytes"`
+	// TrustedOrigins lists origins ("https://ops.example.com") whose pages
+	// may send state-changing requests (POST, PUT, DELETE…) to the agent
+	// from a browser. Every other cross-origin state change is refused
+	// with 403; requests without Origin and Sec-Fetch-Site headers (curl,
+	// agentctl) are not cross-origin.
+	TrustedOrigins []string `yaml:"trusted-origins"`
+	// AllowRemoteChanges accepts state-changing requests from any peer
+	// although neither BasicAuth nor ClientCAFiles is set. By default, the
+	// agent then accepts them from loopback peers only; reads and probes
+	// stay open to all.
+	AllowRemoteChanges bool `yaml:"allow-remote-changes"`
 	// ReadHeaderTimeout bounds reading the request headers. If zero,
 	// DefaultReadHeaderTimeout (10s) is used; if negative, there is no
 	// timeout.
@@ -85,6 +108,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	return c
 }

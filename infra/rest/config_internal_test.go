@@ -37,7 +37,12 @@ func TestTimeoutsReachTheServer(t *testing.T) {
 	p.mu.Lock()
 	srv := p.srv
 	p.mu.Unlock()
-	if srv.ReadTimeout != time.Second || srv.WriteTimeout != 2*time.Second || srv.MaxHeaderBytes != 4096 ||
+	// read-timeout bounds the body, from the handler's start: the guard
+	// sets it, not the server (whose ReadTimeout would also cut streams).
+	if g := p.guard.Load(); g == nil || g.bodyTimeout != time.Second || g.maxBody != DefaultMaxBodyBytes {
+		t.Errorf("guard = %+v, want body timeout 1s and the default body limit", g)
+	}
+	if srv.ReadTimeout != 0 || srv.WriteTimeout != 2*time.Second || srv.MaxHeaderBytes != 4096 ||
 		srv.ReadHeaderTimeout != DefaultReadHeaderTimeout || srv.IdleTimeout != DefaultIdleTimeout {
 		t.Errorf("server timeouts = read %v, write %v, header %v, idle %v, max header %d",
 			srv.ReadTimeout, srv.WriteTimeout, srv.ReadHeaderTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)

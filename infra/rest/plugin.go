@@ -49,6 +49,7 @@ type Plugin struct {
 	routes   routes
 	inflight inflight
 	auth     atomic.Pointer[basicAuth] // nil: no authentication
+	guard    atomic.Pointer[guard]     // nil until Init
 
 	// Written once by Init and only read afterwards.
 	cfg       Config
@@ -86,6 +87,10 @@ var (
 // NewPlugin returns a plugin named "http" with the given options applied.
 func NewPlugin(opts ...Option) *Plugin {
 	p := &Plugin{shutdownTimeout: DefaultShutdownTimeout}
+	p.routes.before = func(w http.ResponseWriter, r *http.Request) bool {
+		g := p.guard.Load()
+		return g == nil || g.check(w, r)
+	}
 	p.SetName(PluginName)
 	for _, opt := range opts {
 		opt(p)
@@ -140,8 +145,16 @@ func (p *Plugin) Init() error {
 	if err != nil {
 		return fmt.Errorf("rest: %s: %w", origin, err)
 	}
+	g, err := newGuard(cfg)
+	if err != nil {
+		return fmt.Errorf("rest: %s: %w", origin, err)
+	}
 	p.cfg, p.tlsConfig, p.ready = cfg, tc, true
 	p.auth.Store(auth)
+	p.guard.Store(g)
+	if !cfg.Disabled {
+		p.Log.Infof("serving on %s: %s", cfg.Endpoint, g.exposure(cfg))
+	}
 	if auth != nil {
 		p.Log.Infof("basic auth required for %d users on every path but %s", len(auth.users), strings.Join(unauthenticatedPaths, " and "))
 		if tc == nil {
@@ -238,7 +251,6 @@ func (p *Plugin) AfterInit() error {
 		Handler:           http.HandlerFunc(p.serveHTTP),
 		ConnState:         conns.track,
 		TLSConfig:         p.tlsConfig,
-		ReadTimeout:       p.cfg.ReadTimeout,
 		ReadHeaderTimeout: p.cfg.ReadHeaderTimeout,
 		WriteTimeout:      p.cfg.WriteTimeout,
 		IdleTimeout:       p.cfg.IdleTimeout,

@@ -203,6 +203,8 @@ func TestSampleConfigFileIsCompleteAndValid(t *testing.T) {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    65536,
+		MaxBodyBytes:      1 << 20,
+		TrustedOrigins:    []string{"https://ops.example.com"},
 		ServerCertFile:    "/etc/plinth/tls/server.crt",
 		ServerKeyFile:     "/etc/plinth/tls/server.key",
 		ClientCAFiles:     []string{"/etc/plinth/tls/client-ca.crt"},

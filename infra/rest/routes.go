@@ -24,6 +24,11 @@ type route struct {
 // registration never waits for in-flight requests (which would deadlock a
 // handler that registers a route, and stall every request behind a slow one).
 type routes struct {
+	// before, if set, runs ahead of every matched handler and ends the
+	// request when it returns false; unknown paths and methods are
+	// answered 404 and 405 without it.
+	before func(w http.ResponseWriter, r *http.Request) bool
+
 	mu   sync.Mutex // guards list and serializes rebuilds
 	list []route
 
@@ -61,7 +66,7 @@ func (rs *routes) add(path string, handler http.Handler, methods []string) {
 	list := append(slices.Clip(rs.list), r)
 	router := mux.NewRouter()
 	for _, rt := range list {
-		mr := router.Handle(rt.path, rt.handler)
+		mr := router.Handle(rt.path, rs.guarded(rt.handler))
 		if len(rt.methods) > 0 {
 			// Methods upper-cases its argument in place and keeps it, and
 			// routers still serving share rt.methods: give it a copy.
@@ -74,6 +79,18 @@ func (rs *routes) add(path string, handler http.Handler, methods []string) {
 	router.MethodNotAllowedHandler = methodNotAllowed(router, list)
 	rs.list = list
 	rs.current.Store(router)
+}
+
+// guarded runs before ahead of h.
+func (rs *routes) guarded(h http.Handler) http.Handler {
+	if rs.before == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rs.before(w, r) {
+			h.ServeHTTP(w, r)
+		}
+	})
 }
 
 // methodNotAllowed answers a request whose path is served for other

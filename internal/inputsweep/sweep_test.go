@@ -76,7 +76,7 @@ func (a sweptAgent) serve(t testing.TB, method, target string, body []byte) answ
 	}
 	r := (&http.Request{
 		Method: method, URL: u, RequestURI: target, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{}, Host: "agent", RemoteAddr: "192.0.2.1:1234",
+		Header: http.Header{}, Host: "agent", RemoteAddr: "127.0.0.1:1234",
 		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
 	}).WithContext(ctx)
 	w := httptest.NewRecorder()

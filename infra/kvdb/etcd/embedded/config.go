@@ -58,6 +58,13 @@ type Config struct {
 	// loss when the machine (not only the process) crashes. For tests and
 	// development only.
 	UnsafeNoFsync bool `yaml:"unsafe-no-fsync"`
+	// NoGRPCGateway turns off etcd's JSON gateway (HTTP /v3/…) on the
+	// client port; gRPC clients such as etcdctl and the etcd plugin are
+	// unaffected. Set in code only: test servers started before a test
+	// binary's m.Run use it, because the gateway's websocket proxy reads
+	// os.Stderr on a goroutine of its own while the testing package may be
+	// replacing it (go test -json).
+	NoGRPCGateway bool `yaml:"-"`
 	// StartTimeout bounds the start until the member is ready to serve
 	// (for a cluster member: until the cluster has a leader). If zero,
 	// DefaultStartTimeout (30s) is used.

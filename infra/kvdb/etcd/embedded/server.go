@@ -127,6 +127,7 @@ func start(ctx context.Context, cfg Config, o serverOptions) (s *Server, picked 
 	}
 	ec.ClusterState = cfg.ClusterState
 	ec.UnsafeNoFsync = cfg.UnsafeNoFsync
+	ec.EnableGRPCGateway = !cfg.NoGRPCGateway
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newZapLogger(o.log, s.closing))
 	ec.GRPCAdditionalServerOptions = []grpc.ServerOption{
 		grpc.ChainStreamInterceptor(s.streams.intercept),

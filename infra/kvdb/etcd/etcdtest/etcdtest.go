@@ -69,6 +69,8 @@ func MainWithSharedServer(m *testing.M, shared **embedded.Server, opts ...goleak
 	}
 	*shared, err = embedded.Start(context.Background(), embedded.Config{
 		DataDir: dir, ClientAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0", UnsafeNoFsync: true,
+		// Started before m.Run: see NoGRPCGateway.
+		NoGRPCGateway: true,
 	})
 	if err != nil {
 		os.RemoveAll(dir)

@@ -38,10 +38,15 @@
 //   - TestKafkaBrokerCrashLosesAndDuplicatesNoAcknowledgedMessage runs the agent's demo
 //     traffic (500 messages a second, published and consumed by the agent
 //     as a member of a consumer group) against three brokers with synced
-//     writes, and SIGKILLs and restarts the brokers. Every acknowledged
-//     message must be consumed exactly once, at the offset it was
-//     acknowledged at; copies the broker stored twice (a kfake limit, see
-//     docs/kafka.md) are counted apart and checked to be such copies.
+//     writes, and SIGKILLs and restarts the brokers: at once, once the
+//     agent reports Kafka down, after 4 s and after 15 s (longer than
+//     sarama's retries). The agent must publish again within 8 s of each
+//     restart and consume again; after each round franz-go's kgo reads
+//     the topic and every acknowledged message must be stored at its
+//     offset. Every acknowledged message must be consumed exactly once, at
+//     the offset it was acknowledged at; copies the broker stored twice (a
+//     kfake limit, see docs/kafka.md) are counted apart and checked to be
+//     such copies.
 //   - TestLogHooksCountEveryRecordAcrossCollectorRestarts runs the log
 //     manager in an agent of the test process, one per network hook
 //     (logstash and syslog over TCP and UDP, fluentd with and without

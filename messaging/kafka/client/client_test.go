@@ -162,3 +162,27 @@ func ExampleProducer_SendSync() {
 	fmt.Printf("stored at %s/%d@%d\n", msg.GetTopic(), msg.GetPartition(), msg.GetOffset())
 	// Output: stored at events/0@0
 }
+
+// dial-timeout also bounds how long sarama keeps trying a metadata request,
+// which the health check and a producer's renewal wait for.
+func TestDialTimeoutBoundsMetadataRequests(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  client.Config
+		want time.Duration
+	}{
+		{"default", client.Config{}, 10 * time.Second},
+		{"configured", client.Config{DialTimeout: 2 * time.Second}, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc, err := tt.cfg.Sarama()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.Net.DialTimeout != tt.want || sc.Metadata.Timeout != tt.want {
+				t.Errorf("Net.DialTimeout %v, Metadata.Timeout %v, want both %v", sc.Net.DialTimeout, sc.Metadata.Timeout, tt.want)
+			}
+		})
+	}
+}

@@ -257,6 +257,15 @@ func (c *Config) Sarama() (*sarama.Config, error) {
 	} else if c.DialTimeout > 0 {
 		sc.Net.DialTimeout = c.DialTimeout
 	}
+	// Without it, a metadata request tries every broker and retries 3
+	// times: against brokers that drop connection attempts it took up to
+	// 4 x brokers x DialTimeout. With it, sarama stops trying once
+	// DialTimeout has passed (a connection attempt in progress then still
+	// ends at its own timeout), so the health check reports an outage, the
+	// producers give up a lookup and Close waits for a check in progress
+	// within about twice DialTimeout. Against brokers that refuse
+	// connections, the retries take about a second and are unaffected.
+	sc.Metadata.Timeout = sc.Net.DialTimeout
 
 	if c.TLS.Enabled {
 		tc, err := c.TLS.config()

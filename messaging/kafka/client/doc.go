@@ -4,7 +4,11 @@
 // each message at the cost of sarama alone; a [GroupConsumer] that commits
 // offsets only after the handler returned, resumes where its handler
 // stopped when a commit was lost, and follows topic changes; and a
-// [PartitionConsumer] for one partition from a chosen offset.
+// [PartitionConsumer] for one partition from a chosen offset, which reads
+// sarama's errors for its whole life so that no number of broker outages
+// stops it. The producers replace their sarama producer when its circuit
+// breaker keeps failing messages after the brokers are back (see Renewal in
+// [Producer]).
 //
 // # Usage
 //

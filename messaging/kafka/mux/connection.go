@@ -69,6 +69,10 @@ func (c *connCore) watchPartition(handle func(context.Context, *client.ConsumerM
 func (c *connCore) add(s *subscriber) (messaging.Subscription, error) {
 	s.m, s.conn = c.m, c
 	s.ctx, s.cancel = context.WithCancel(c.m.ctx)
+	if s.manual {
+		s.errLog = newErrorLog(c.m.log, "subscription "+s.String())
+		s.fetchErr = make(chan struct{}, 1)
+	}
 	c.mu.Lock()
 	c.subs[s] = struct{}{}
 	c.mu.Unlock()
@@ -139,8 +143,24 @@ func (c *BytesConnection) Watch(h messaging.BytesHandler, topics ...string) (mes
 
 // WatchPartition calls h for every message of partition of topic from
 // offset on (a real offset, client.Oldest or client.Newest), outside the
-// consumer group: nothing is committed. When the multiplexer is connected,
-// an offset outside the stored range is an error.
+// consumer group: nothing is committed.
+//
+// When the multiplexer is connected, a partition that cannot be read (its
+// topic does not exist, offset is outside the stored range) is an error.
+// Made before the multiplexer connected, WatchPartition returns nil; the
+// subscription starts once connected and, when it cannot, retries with a
+// backoff from 100ms up to ReconnectBackoffMax until it starts or is
+// unsubscribed. Meanwhile Multiplexer.Err (the Kafka plugin's status)
+// reports it from the first failed attempt on, and the failures are logged.
+//
+// Once reading, the subscription survives broker outages of any length:
+// sarama retries by itself, and the errors it reports are logged with a
+// backoff. If they go on for 10 s while the brokers answer, Err reports the
+// subscription until 10 s pass without one. If sarama gives the partition
+// up (the next offset is no longer stored), the subscription reads again
+// after the last message handled: at the oldest stored offset when the
+// messages between were deleted, at the end of the partition when the
+// brokers lost messages, and logs that as an error.
 func (c *BytesConnection) WatchPartition(h messaging.BytesHandler, topic string, partition int32, offset int64) (messaging.Subscription, error) {
 	if h == nil {
 		panic("kafka: WatchPartition with a nil handler")

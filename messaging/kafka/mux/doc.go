@@ -62,7 +62,25 @@
 // Close are not committed.
 //
 // WatchPartition reads one partition from a chosen offset for one
-// subscriber, outside the group, and commits nothing.
+// subscriber, outside the group, and commits nothing. A partition
+// subscription made before the first connection is retried until it can
+// start, and [Multiplexer.Err] reports it while it cannot; see
+// [BytesConnection.WatchPartition].
+//
+// # Errors and state
+//
+// [Multiplexer.Err], and the function given to [WithStateFunc], report the
+// brokers first, then a partition subscription that cannot be read. The
+// errors sarama reports while it retries (a partition during an outage, the
+// consumer group member) are logged at warning level with a backoff: the
+// first at once, then at most one line per interval, from 1s doubling up
+// to 1m while they go on (again from 1s after a minute without errors),
+// each line counting those it stands for.
+//
+// Publishing resumes within about 2 s of the brokers' return: the
+// producers replace their sarama producer when its circuit breaker, which
+// sarama keeps open for 10 s after three failed partition lookups, fails
+// messages although the brokers answer (see client.Producer).
 //
 // # Concurrency
 //

@@ -11,6 +11,11 @@ import (
 // no client.
 var ignoreMetrics = goleak.IgnoreTopFunction("github.com/rcrowley/go-metrics.(*meterArbiter).tick")
 
+// sarama's producers open a circuit breaker after failed partition lookups
+// (see client.Producer, Renewal); the breaker sleeps its 10 s in a
+// goroutine of its own, which nothing can stop and which ends by itself.
+var ignoreBreaker = goleak.IgnoreAnyFunction("github.com/eapache/go-resiliency/breaker.(*Breaker).timer")
+
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, ignoreMetrics)
+	goleak.VerifyTestMain(m, ignoreMetrics, ignoreBreaker)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,20 +57,32 @@ type Multiplexer struct {
 	onState  func(error)
 	disabled error // non-nil: made by Disabled
 
-	ctx     context.Context // lifecycle; Close cancels it
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup // the connect loop and closers of partition consumers
-	started atomic.Bool
-	ready   chan struct{} // closed on the first connection
+	ctx        context.Context // lifecycle; Close cancels it
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup // the connect loop
+	partitions sync.WaitGroup // the owners of partition subscriptions (runPartition)
+	started    atomic.Bool
+	ready      chan struct{} // closed on the first connection
+	groupLog   *errorLog     // errors of the consumer group member
 
 	conn atomic.Pointer[connection] // nil until connected
 
-	mu        sync.RWMutex // guards the fields below
-	closed    bool
-	lastErr   error                    // cause of the last failed attempt or health check
-	reported  bool                     // the state was announced once
-	topicSubs map[string]*watchers     // watched by topic; an entry has at least one subscriber
-	partSubs  map[*subscriber]struct{} // watched by partition
+	mu             sync.RWMutex // guards the fields below
+	closed         bool
+	lastErr        error                    // cause of the last failed attempt or health check
+	reported       bool                     // the state of the brokers was reported once
+	reachableSince time.Time                // when the brokers last became reachable; zero while they are not
+	topicSubs      map[string]*watchers     // watched by topic; an entry has at least one subscriber
+	partSubs       map[*subscriber]struct{} // watched by partition
+	closeErrs      []error                  // of partition consumers closed by Close
+	nextSeq        uint64                   // numbers the subscribers, so that the state names one deterministically
+
+	// announceMu serializes the calls of onState, so that they come one at
+	// a time and in the order of the changes; it guards announced and
+	// announcedKey and is taken before mu.
+	announceMu   sync.Mutex
+	announced    bool
+	announcedKey string // what the last announced state is about: "", "brokers" or a subscription
 }
 
 // watchers holds the subscribers of one topic watched through the group.
@@ -104,10 +117,14 @@ func WithLogger(l logging.Logger) Option {
 	return func(m *Multiplexer) { m.log = l }
 }
 
-// WithStateFunc sets a function called with nil when the brokers become
-// reachable and with the cause when they stop being reachable (and once at
-// the first failed attempt). Calls come from one goroutine, one at a time;
-// f must not call Close.
+// WithStateFunc sets a function called with nil when the multiplexer
+// works, and with the cause when it does not: when the brokers stop being
+// reachable (and once at the first failed attempt), and while they are
+// reachable, when a partition subscription cannot be read (see
+// Multiplexer.Err). It is called again when the cause moves to something
+// else (from the brokers to a subscription, say), not for every new error
+// of the same cause. Calls come one at a time, in the order of the
+// changes; f must not call Close.
 func WithStateFunc(f func(err error)) Option {
 	return func(m *Multiplexer) { m.onState = f }
 }
@@ -149,6 +166,7 @@ func newMultiplexer(cfg Config, opts []Option) *Multiplexer {
 	if m.onState == nil {
 		m.onState = func(error) {}
 	}
+	m.groupLog = newErrorLog(m.log, "consumer group")
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m
 }
@@ -180,8 +198,11 @@ func (m *Multiplexer) Start() {
 // brokers.
 func (m *Multiplexer) Ready() <-chan struct{} { return m.ready }
 
-// Err returns nil while the brokers are reachable, and otherwise why they
-// are not. It serves the result of the last check and never waits.
+// Err returns nil while the multiplexer works, and otherwise why not: the
+// brokers are unreachable, or a partition subscription cannot be read
+// although they are (it cannot start, or sarama keeps failing to fetch it;
+// see WatchPartition). It serves the result of the last checks and never
+// waits.
 func (m *Multiplexer) Err() error {
 	if m.disabled != nil {
 		return m.disabled
@@ -194,8 +215,42 @@ func (m *Multiplexer) Err() error {
 	case m.conn.Load() == nil:
 		return m.notConnectedLocked()
 	default:
-		return m.lastErr
+		_, err := m.stateLocked()
+		return err
 	}
+}
+
+// stateLocked returns what the state is about and the error of the state:
+// the brokers' first, then the failing partition subscription made first.
+func (m *Multiplexer) stateLocked() (key string, err error) {
+	if m.lastErr != nil {
+		return "brokers", m.lastErr
+	}
+	var failing *subscriber
+	for s := range m.partSubs {
+		if s.err != nil && (failing == nil || s.seq < failing.seq) {
+			failing = s
+		}
+	}
+	if failing == nil {
+		return "", nil
+	}
+	return failing.String(), fmt.Errorf("kafka: watch %s: %w", failing, failing.err)
+}
+
+// announce calls onState when the state changed since the last call.
+func (m *Multiplexer) announce() {
+	m.announceMu.Lock()
+	defer m.announceMu.Unlock()
+	m.mu.RLock()
+	key, err := m.stateLocked()
+	reported := m.reported
+	m.mu.RUnlock()
+	if !reported || (m.announced && key == m.announcedKey) {
+		return
+	}
+	m.announced, m.announcedKey = true, key
+	m.onState(err)
 }
 
 // GroupID returns the consumer group of the topics watched by topic.
@@ -268,22 +323,27 @@ func (m *Multiplexer) sleep(d time.Duration) bool {
 	}
 }
 
-// report records the state of the brokers and announces changes.
+// report records the state of the brokers, logs its changes and
+// announces those of the state of the multiplexer.
 func (m *Multiplexer) report(err error) {
 	m.mu.Lock()
 	changed := !m.reported || (m.lastErr == nil) != (err == nil)
 	m.reported = true
 	m.lastErr = err
-	m.mu.Unlock()
-	if !changed {
-		return
-	}
 	if err != nil {
-		m.log.Errorf("brokers unreachable: %v", err)
-	} else {
-		m.log.Infof("brokers reachable")
+		m.reachableSince = time.Time{}
+	} else if changed {
+		m.reachableSince = time.Now()
 	}
-	m.onState(err)
+	m.mu.Unlock()
+	if changed {
+		if err != nil {
+			m.log.Errorf("brokers unreachable: %v", err)
+		} else {
+			m.log.Infof("brokers reachable")
+		}
+	}
+	m.announce()
 }
 
 // connect opens the client and everything that shares it.
@@ -293,11 +353,9 @@ func (m *Multiplexer) connect() (*connection, error) {
 		return nil, err
 	}
 	c := &connection{client: cl}
-	if c.sync, err = client.NewSyncProducer(cl); err == nil {
-		if c.async, err = client.NewProducer(cl); err == nil {
-			c.group, err = client.NewGroupConsumer(cl, m.groupID, m.claim, func(err error) {
-				m.log.Warn(err)
-			})
+	if c.sync, err = client.NewSyncProducer(cl, client.WithRenewFunc(m.renewed("sync publishers"))); err == nil {
+		if c.async, err = client.NewProducer(cl, client.WithRenewFunc(m.renewed("async publishers"))); err == nil {
+			c.group, err = client.NewGroupConsumer(cl, m.groupID, m.claim, m.groupLog.add)
 		}
 	}
 	if err != nil {
@@ -305,6 +363,18 @@ func (m *Multiplexer) connect() (*connection, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// renewed returns the function that logs the renewals of the producer of
+// what (see client.Producer).
+func (m *Multiplexer) renewed(what string) func(error) {
+	return func(err error) {
+		if err != nil {
+			m.log.Warnf("%s: sarama's circuit breaker fails messages although the brokers answer, and a new producer could not be made: %v", what, err)
+			return
+		}
+		m.log.Infof("%s: sarama's circuit breaker failed messages although the brokers answer: publishing through a new producer", what)
+	}
 }
 
 // close releases c in order: consumers, producers, client.
@@ -337,13 +407,15 @@ func (m *Multiplexer) attach(c *connection) bool {
 	m.conn.Store(c)
 	close(m.ready)
 	c.group.SetTopics(m.topicsLocked())
-	pending := slices.Collect(maps.Keys(m.partSubs))
-	m.mu.Unlock()
-	for _, s := range pending {
-		if err := m.startPartition(c, s); err != nil {
-			m.log.Errorf("subscription %s: %v", s, err)
-		}
+	// Each partition subscription starts on a goroutine of its own, which
+	// retries until it starts: one that cannot start (its topic does not
+	// exist yet, its offset is not there yet) must neither hold the others
+	// up nor be given up.
+	m.partitions.Add(len(m.partSubs))
+	for s := range m.partSubs {
+		go m.runPartition(c, s, nil)
 	}
+	m.mu.Unlock()
 	return true
 }
 
@@ -404,16 +476,16 @@ func (m *Multiplexer) Close() error {
 	m.mu.Unlock()
 
 	// Handlers waiting on their context return now, so that no consumer
-	// waits for them below.
+	// waits for them below. The owner of each partition subscription then
+	// closes its consumer, before the client closes.
 	for _, s := range subs {
 		s.cancel()
 	}
-	var errs []error
-	for _, s := range subs {
-		if pc := s.detach(); pc != nil {
-			errs = append(errs, pc.Close())
-		}
-	}
+	m.partitions.Wait()
+	m.mu.Lock()
+	errs := m.closeErrs
+	m.closeErrs = nil
+	m.mu.Unlock()
 	if c := m.conn.Load(); c != nil {
 		errs = append(errs, c.close())
 	}
@@ -431,6 +503,8 @@ func (m *Multiplexer) subscribe(s *subscriber) error {
 		m.mu.Unlock()
 		return ErrClosed
 	}
+	m.nextSeq++
+	s.seq = m.nextSeq
 	c := m.conn.Load()
 	if !s.manual {
 		changed := false
@@ -451,64 +525,220 @@ func (m *Multiplexer) subscribe(s *subscriber) error {
 		return nil
 	}
 	m.partSubs[s] = struct{}{}
-	m.mu.Unlock()
 	if c == nil {
+		m.mu.Unlock()
 		return nil // started by attach
 	}
-	if err := m.startPartition(c, s); err != nil {
+	// Counted before the lock is released, so that a Close meanwhile waits
+	// for this start and for the consumer it opens.
+	m.partitions.Add(1)
+	m.mu.Unlock()
+	// Connected: the caller learns at once why the partition cannot be
+	// read, without a retry.
+	pc, err := m.startPartition(c, s, s.offset)
+	if err != nil {
+		m.partitions.Done()
 		m.unsubscribe(s)
 		return err
 	}
+	go m.runPartition(c, s, pc)
 	return nil
 }
 
-// startPartition opens the partition consumer of s, without holding the
-// lock: it talks to the brokers.
-func (m *Multiplexer) startPartition(c *connection, s *subscriber) error {
-	pc, err := client.NewPartitionConsumer(c.client, s.topics[0], s.partition, s.offset,
+// Bounds of partition subscriptions.
+const (
+	// partitionErrorGrace is how long sarama may keep reporting errors for
+	// a partition while the brokers are reachable before the subscription
+	// counts as failing (see Err), and how long without an error it then
+	// takes to count as working again. Once the brokers are back from an
+	// outage, sarama retries a partition within its 2 s retry backoff, so
+	// the errors of the outage end well within it.
+	partitionErrorGrace = 10 * time.Second
+)
+
+// runPartition owns the partition consumer of s from the connection c on,
+// until s ends (Unsubscribe or Close), and then closes it. It starts the
+// consumer when pc is nil, retrying with a backoff from 100ms up to
+// ReconnectBackoffMax until it starts; restarts it after the last message
+// handled when sarama gives the partition up; logs the errors sarama
+// reports for the partition with a backoff; and keeps s.err, the state of
+// the subscription (see Err), up to date.
+func (m *Multiplexer) runPartition(c *connection, s *subscriber, pc *client.PartitionConsumer) {
+	defer m.partitions.Done()
+	defer s.errLog.flush()
+	offset := s.offset // where the next start reads from
+	restarting := pc != nil
+	clamped := false // offset was just moved into the stored range
+	started := time.Now()
+	wait := reconnectBackoffMin
+	// grace runs after an error sarama reported for the partition; while
+	// it runs the error counts, and when it fires the subscription works
+	// again (no error for partitionErrorGrace).
+	grace := time.NewTimer(partitionErrorGrace)
+	grace.Stop()
+	defer grace.Stop()
+	for {
+		if pc == nil {
+			var err error
+			pc, err = m.startPartition(c, s, offset)
+			if err != nil {
+				if restarting && !clamped && errors.Is(err, sarama.ErrOffsetOutOfRange) {
+					if o, ok := m.readableOffset(c, s, offset); ok {
+						offset, clamped = o, true
+						continue
+					}
+				}
+				m.setFailing(s, fmt.Errorf("cannot start (next attempt in %s): %w", wait, err))
+				s.errLog.add(fmt.Errorf("cannot start, next attempt in %s: %w", wait, err))
+				if !sleepCtx(s.ctx, wait) {
+					return
+				}
+				clamped, wait = false, min(2*wait, m.cfg.ReconnectBackoffMax)
+				continue
+			}
+			if restarting {
+				m.log.Infof("subscription %s: reading again at offset %d", s, offset)
+			}
+			restarting, clamped, wait, started = true, false, reconnectBackoffMin, time.Now()
+			m.setFailing(s, nil)
+		}
+		select {
+		case <-s.ctx.Done():
+			if err := pc.Close(); err != nil {
+				if m.ctx.Err() != nil {
+					m.mu.Lock()
+					m.closeErrs = append(m.closeErrs, fmt.Errorf("kafka: %s: watch %s: %w", s.conn.name, s, err))
+					m.mu.Unlock()
+				} else {
+					m.log.Warnf("subscription %s: %v", s, err)
+				}
+			}
+			return
+		case <-pc.Done():
+			// sarama gave the partition up by itself: read again after
+			// the last message handled.
+			err := pc.Err()
+			if next := pc.Next(); next >= 0 {
+				offset = next
+			}
+			_ = pc.Close()
+			pc = nil
+			m.log.Warnf("subscription %s: sarama stopped reading the partition: %v; reading again at offset %d", s, err, offset)
+		case <-s.fetchErr:
+			s.mu.Lock()
+			err, at := s.lastFetchErr, s.lastFetchAt
+			s.mu.Unlock()
+			m.mu.RLock()
+			since := m.reachableSince
+			m.mu.RUnlock()
+			if at.Before(started) {
+				continue // of a consumer closed since
+			}
+			grace.Reset(partitionErrorGrace)
+			if !since.IsZero() && at.Sub(since) >= partitionErrorGrace {
+				m.setFailing(s, fmt.Errorf("the brokers are reachable but fetching keeps failing: %w", err))
+			}
+		case <-grace.C:
+			m.setFailing(s, nil)
+		}
+	}
+}
+
+// startPartition opens the partition consumer of s at offset. It talks to
+// the brokers: the caller holds no lock.
+func (m *Multiplexer) startPartition(c *connection, s *subscriber, offset int64) (*client.PartitionConsumer, error) {
+	return client.NewPartitionConsumer(c.client, s.topics[0], s.partition, offset,
 		func(_ context.Context, msg *client.ConsumerMessage) {
 			if s.ctx.Err() == nil {
 				s.handle(s.ctx, msg)
 			}
+		},
+		func(err error) {
+			s.errLog.add(err)
+			s.mu.Lock()
+			s.lastFetchErr, s.lastFetchAt = err, time.Now()
+			s.mu.Unlock()
+			select {
+			case s.fetchErr <- struct{}{}:
+			default:
+			}
 		})
-	if err != nil {
-		return err
-	}
-	m.mu.Lock()
-	_, live := m.partSubs[s]
-	if live && !m.closed {
-		s.pc = pc
-		pc = nil
-	}
-	m.mu.Unlock()
-	if pc != nil { // unsubscribed or closed meanwhile
-		_ = pc.Close()
-	}
-	return nil
 }
 
-// unsubscribe removes s. A partition consumer is closed in the background:
-// Unsubscribe may run in its handler, which the close waits for.
+// readableOffset returns where to read the partition of s again when
+// offset, after the last message handled, is out of the range the brokers
+// store: the oldest offset when the messages from offset on were deleted
+// (by retention) before they were read, the end of the partition when the
+// brokers lost messages (the offsets from the end on will hold new ones).
+// Either is logged as an error. It returns false when the range cannot be
+// read or offset is in it.
+func (m *Multiplexer) readableOffset(c *connection, s *subscriber, offset int64) (int64, bool) {
+	topic, partition := s.topics[0], s.partition
+	oldest, err := c.client.GetOffset(topic, partition, sarama.OffsetOldest)
+	if err != nil {
+		return 0, false
+	}
+	newest, err := c.client.GetOffset(topic, partition, sarama.OffsetNewest)
+	if err != nil {
+		return 0, false
+	}
+	switch {
+	case offset < oldest:
+		m.log.Errorf("subscription %s: the messages at offsets %d to %d were deleted before they were read; reading at %d", s, offset, oldest-1, oldest)
+		return oldest, true
+	case offset > newest:
+		m.log.Errorf("subscription %s: the partition ends at offset %d, before %d where the subscription stopped: the brokers lost messages; reading at %d", s, newest, offset, newest)
+		return newest, true
+	default:
+		return 0, false
+	}
+}
+
+// setFailing records why s cannot be read (nil: it can) and announces a
+// change of the state.
+func (m *Multiplexer) setFailing(s *subscriber, err error) {
+	m.mu.Lock()
+	changed := (s.err == nil) != (err == nil)
+	s.err = err
+	_, live := m.partSubs[s]
+	m.mu.Unlock()
+	if !live {
+		return
+	}
+	if changed && err == nil {
+		m.log.Infof("subscription %s: reading", s)
+	}
+	m.announce()
+}
+
+// sleepCtx waits for d or until ctx ends; it returns false if ctx ended.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// unsubscribe removes s. The owner of a partition subscription closes its
+// consumer once s.ctx is done, in the background: Unsubscribe may run in
+// its handler, which the close waits for.
 func (m *Multiplexer) unsubscribe(s *subscriber) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.closed {
+		m.mu.Unlock()
 		return // Close stops everything
 	}
 	if s.manual {
 		delete(m.partSubs, s)
-		if pc := s.pc; pc != nil {
-			s.pc = nil
-			m.wg.Add(1)
-			go func() {
-				defer m.wg.Done()
-				if err := pc.Close(); err != nil {
-					m.log.Warnf("subscription %s: %v", s, err)
-				}
-			}()
-		}
+		m.mu.Unlock()
+		m.announce() // s may have been the failing subscription
 		return
 	}
+	defer m.mu.Unlock()
 	changed := false
 	for _, t := range s.topics {
 		w := m.topicSubs[t]
@@ -547,12 +777,28 @@ type subscriber struct {
 	manual    bool
 	partition int32
 	offset    int64
-	pc        *client.PartitionConsumer // guarded by m.mu
+	seq       uint64 // order of subscription, set by subscribe
+
+	// Of a partition subscription.
+	err      error         // why it cannot be read, nil if it can; guarded by m.mu
+	errLog   *errorLog     // errors of its consumer
+	fetchErr chan struct{} // cap 1: sarama reported an error for the partition
+
+	mu           sync.Mutex // guards the fields below
+	lastFetchErr error
+	lastFetchAt  time.Time
 }
 
 func (s *subscriber) String() string {
 	if s.manual {
-		return fmt.Sprintf("%s of topic %q partition %d from offset %d", s.conn.name, s.topics[0], s.partition, s.offset)
+		from := "offset " + strconv.FormatInt(s.offset, 10)
+		switch s.offset {
+		case client.Oldest:
+			from = "the oldest offset"
+		case client.Newest:
+			from = "the newest offset"
+		}
+		return fmt.Sprintf("%s of topic %q partition %d from %s", s.conn.name, s.topics[0], s.partition, from)
 	}
 	return fmt.Sprintf("%s of topics %q", s.conn.name, s.topics)
 }
@@ -564,12 +810,4 @@ func (s *subscriber) Unsubscribe() {
 		s.m.unsubscribe(s)
 		s.conn.forget(s)
 	})
-}
-
-func (s *subscriber) detach() *client.PartitionConsumer {
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
-	pc := s.pc
-	s.pc = nil
-	return pc
 }

@@ -554,9 +554,12 @@ func TestCacheHelperBatchedResyncEqualsOneByOne(t *testing.T) {
 		h.Close()
 		m.Put("~end", &iface{}) // delivered after every event of the resyncs
 		<-end
-		m.Delete("~end")
+		// Unregister before deleting the marker: a delete made while the
+		// watch is registered is a change like any other, and its event
+		// (named ~end too) may be delivered before Unregister returns.
 		reg.Unregister()
 		<-reg.Done()
+		m.Delete("~end")
 		mu.Lock()
 		defer mu.Unlock()
 		return events, m.ListAllNames(), h.Stats()

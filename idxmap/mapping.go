@@ -86,10 +86,12 @@ type NamedMappingRW[V any] interface {
 // Registration is a running watch, returned by Watch.
 type Registration interface {
 	// Unregister ends the watch and discards the events not yet
-	// delivered. It does not wait: a callback that is running, or about to
-	// start, may still run after it returns; Done tells when the last one
-	// has returned. Unregister is idempotent and may be called from the
-	// callback.
+	// delivered. A change made after it returns is never delivered; one
+	// made before may still be, as the delivery goroutine may have taken
+	// its event already. It does not wait: a callback that is running, or
+	// about to start, may still run after it returns; Done tells when the
+	// last one has returned. Unregister is idempotent and may be called
+	// from the callback.
 	Unregister()
 	// Done is closed when the watch has ended and its callback has
 	// returned for the last time.

@@ -11,13 +11,14 @@
 //
 // # Cost
 //
-// Lookups take the read lock only. GetValue allocates nothing; ListNames,
-// GetValuesByIndex and ListAllNames allocate their result and nothing else
-// while the set they read has not changed since the previous lookup: each
-// set keeps a sorted copy of its members that a change invalidates and the
-// next lookup rebuilds. A Put calls every index function once and touches
-// only the index buckets whose indexed values changed; buckets left empty
-// are deleted.
+// Lookups take the read lock only. GetValue allocates nothing; ListNames
+// and GetValuesByIndex allocate their result and nothing else, also right
+// after a change: each index keeps the entries of every indexed value
+// sorted by name. ListAllNames sorts the names again after a create or a
+// delete, then allocates only its result. A Put calls every index function
+// once and touches only the index buckets whose indexed values changed: a
+// binary search and a shift of the pointers after the entry's place, a
+// copy that grows with the bucket. Buckets left empty are deleted.
 //
 // # Watches
 //

@@ -14,7 +14,8 @@ import (
 var tagAlphabet = []string{"a", "b", "", "c", "a", "b", "d", "a"}
 
 // decodeOp turns two fuzz bytes into one operation: its kind, a name out of
-// forty (enough for buckets larger than posThreshold), and (for puts) the indexed values picked by the bits of the second.
+// forty, and (for puts) the indexed values picked by the bits of the
+// second.
 func decodeOp(op, bits byte) (kind int, name string, tags []string) {
 	kind = int(op % 4)
 	name = "n" + strconv.Itoa(int(op>>2)%40)

@@ -2,6 +2,7 @@ package mem
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -24,53 +25,35 @@ type Mapping[V any] struct {
 	// all caches every entry sorted by name; nil when stale. Readers
 	// rebuild it under the read lock (concurrently, which is harmless:
 	// each stores an equal list), writers clear it under the write lock.
+	// Unlike a bucket, it is not kept sorted as the map changes: an
+	// insert would copy half of the map.
 	all  atomic.Pointer[[]*entry[V]]
 	subs []*subscriber[V] // copied on change, so writers can use it after unlocking
-	// slab and indexedSlab hold the memory of the next new entries while
-	// Apply runs; nil otherwise.
-	slab        []entry[V]
-	indexedSlab [][]string
-	// growing is the number of entries announced by Grow that the indexes
-	// are not yet sized for; see presizeIndexesLocked.
-	growing int
 }
 
 // entry is one name with its value. Its address is stable for as long as
 // the name is in the map, which lets buckets hold it and an update of the
-// value leave every bucket (and its sorted cache) untouched.
+// value leave every bucket untouched.
 type entry[V any] struct {
 	name    string
 	value   V
 	indexed [][]string // per index, in the order of Mapping.indexes
 }
 
+// index maps each indexed value to its bucket: the entries having that
+// value, kept sorted by name, so that a lookup copies the bucket as it is,
+// however recently it changed. An add or a remove finds its place by
+// binary search and shifts the pointers after it: a copy that costs less
+// than one lookup of the bucket (which reads every entry), but that grows
+// with the bucket, so writes into buckets of tens of thousands of entries
+// cost a few microseconds more than a hash set's (see
+// BenchmarkIdxmapUpdateLargeBuckets in bench/). Buckets are never empty:
+// the last remove deletes the bucket.
 type index[V any] struct {
 	name    string
 	fn      idxmap.IndexFunc[V]
-	buckets map[string]members[V] // indexed value -> entries
+	buckets map[string][]*entry[V]
 }
-
-// members are the entries sharing one indexed value. Most indexes are
-// nearly unique (an address, an ID): the only entry of a value is kept in
-// the map itself, with no allocation; more go to a bucket.
-type members[V any] struct {
-	one  *entry[V]  // the only member, or nil when many holds them
-	many *bucket[V] // nil while there is one member
-}
-
-// bucket is the set of entries of a value that more than one entry had, as
-// a list: an add is an append. A remove from a large bucket needs the
-// position of the entry: pos is built on the first such remove and kept
-// from then on.
-type bucket[V any] struct {
-	list   []*entry[V]                 // the members, in no order
-	pos    map[*entry[V]]int32         // index of each member in list; nil until needed
-	sorted atomic.Pointer[[]*entry[V]] // members sorted by name; nil when stale (see Mapping.all)
-}
-
-// posThreshold is the size of a bucket above which a remove builds pos
-// rather than scanning the list.
-const posThreshold = 16
 
 var (
 	_ idxmap.NamedMappingRW[int] = (*Mapping[int])(nil)
@@ -111,7 +94,7 @@ func NewMapping[V any](indexers idxmap.Indexers[V], opts ...Option) *Mapping[V] 
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		m.indexes = append(m.indexes, &index[V]{name: name, fn: indexers[name], buckets: map[string]members[V]{}})
+		m.indexes = append(m.indexes, &index[V]{name: name, fn: indexers[name], buckets: map[string][]*entry[V]{}})
 	}
 	return m
 }
@@ -131,10 +114,11 @@ func (m *Mapping[V]) AddIndex(name string, fn idxmap.IndexFunc[V]) error {
 	if m.indexLocked(name) != nil {
 		return fmt.Errorf("idxmap: %s: add index %q: %w", m.name, name, idxmap.ErrDuplicateIndex)
 	}
-	idx := &index[V]{name: name, fn: fn, buckets: map[string]members[V]{}}
+	idx := &index[V]{name: name, fn: fn, buckets: map[string][]*entry[V]{}}
 	pos, _ := slices.BinarySearchFunc(m.indexes, name, func(i *index[V], n string) int { return strings.Compare(i.name, n) })
 	m.indexes = slices.Insert(m.indexes, pos, idx)
-	for _, e := range m.items {
+	// In name order, every add appends to its bucket.
+	for _, e := range m.allLocked() {
 		vals := fn(e.value)
 		e.indexed = slices.Insert(e.indexed, pos, vals)
 		idx.addAll(e, vals)
@@ -206,39 +190,28 @@ func (m *Mapping[V]) allLocked() []*entry[V] {
 	for _, e := range m.items {
 		list = append(list, e)
 	}
-	sortEntries(list)
+	slices.SortFunc(list, func(a, b *entry[V]) int { return strings.Compare(a.name, b.name) })
 	m.all.Store(&list)
 	return list
 }
 
 // ListNames returns the names whose value has indexedValue in index,
-// sorted. The result is a fresh slice (its only allocation while the
-// bucket is unchanged); nil for an unknown index or value.
+// sorted. The result is a fresh slice, its only allocation; nil for an
+// unknown index or value.
 func (m *Mapping[V]) ListNames(index, indexedValue string) []string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	ms, ok := m.membersLocked(index, indexedValue)
-	if !ok {
-		return nil
-	}
-	if ms.one != nil {
-		return []string{ms.one.name}
-	}
-	return names(ms.many.sortedLocked())
+	return names(m.bucketLocked(index, indexedValue))
 }
 
 // GetValuesByIndex is ListNames returning the values, in name order.
 func (m *Mapping[V]) GetValuesByIndex(index, indexedValue string) []V {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	ms, ok := m.membersLocked(index, indexedValue)
-	if !ok {
+	list := m.bucketLocked(index, indexedValue)
+	if list == nil {
 		return nil
 	}
-	if ms.one != nil {
-		return []V{ms.one.value}
-	}
-	list := ms.many.sortedLocked()
 	out := make([]V, len(list))
 	for i, e := range list {
 		out[i] = e.value
@@ -263,25 +236,26 @@ func (m *Mapping[V]) IndexedValues(name string) map[string][]string {
 	return out
 }
 
-func (m *Mapping[V]) membersLocked(index, indexedValue string) (members[V], bool) {
+// bucketLocked returns the entries having indexedValue in index, sorted by
+// name; nil for an unknown index or value. The caller holds at least the
+// read lock and must not modify the result.
+func (m *Mapping[V]) bucketLocked(index, indexedValue string) []*entry[V] {
 	idx := m.indexLocked(index)
 	if idx == nil {
-		return members[V]{}, false
+		return nil
 	}
-	ms, ok := idx.buckets[indexedValue]
-	return ms, ok
+	return idx.buckets[indexedValue]
 }
 
 func names[V any](list []*entry[V]) []string {
+	if list == nil {
+		return nil
+	}
 	out := make([]string, len(list))
 	for i, e := range list {
 		out[i] = e.name
 	}
 	return out
-}
-
-func sortEntries[V any](list []*entry[V]) {
-	slices.SortFunc(list, func(a, b *entry[V]) int { return strings.Compare(a.name, b.name) })
 }
 
 // Put stores value under name.
@@ -324,7 +298,8 @@ func (m *Mapping[V]) Delete(name string) (V, bool) {
 		var zero V
 		return zero, false
 	}
-	old := m.deleteLocked(e)
+	old := e.value
+	m.deleteLocked(e)
 	subs := m.subs
 	publishLocked(subs, idxmap.Event[V]{Kind: idxmap.EventDelete, Name: name, Old: old})
 	m.mu.Unlock()
@@ -345,46 +320,24 @@ func (m *Mapping[V]) Apply(changes []idxmap.Change[V]) {
 		for _, s := range subs {
 			n = min(n, s.room())
 		}
-		fromEmpty := len(m.items) == 0 && n >= sampleSize*2
-		if len(m.items) == 0 && n > 1 && m.growing == 0 {
-			// Most of a batch on an empty map creates: size the map once.
-			m.items = make(map[string]*entry[V], n)
-		}
 		for i := range changes[:n] {
-			if fromEmpty && i == sampleSize {
-				m.presizeIndexesLocked(max(n, m.growing))
-				m.growing = 0
-			}
 			c := &changes[i]
-			if c.Delete {
-				e := m.items[c.Name]
-				if e == nil {
-					continue
-				}
-				old := m.deleteLocked(e)
-				publishLocked(subs, idxmap.Event[V]{Kind: idxmap.EventDelete, Name: c.Name, Old: old})
-				continue
+			if !c.Delete {
+				publishLocked(subs, m.putLocked(c.Name, c.Value))
+			} else if e := m.items[c.Name]; e != nil {
+				m.deleteLocked(e)
+				publishLocked(subs, idxmap.Event[V]{Kind: idxmap.EventDelete, Name: c.Name, Old: e.value})
 			}
-			if len(m.slab) == 0 && n-i >= slabSize/4 {
-				m.slab = make([]entry[V], min(n-i, slabSize))
-				if len(m.indexes) > 0 {
-					m.indexedSlab = make([][]string, len(m.slab)*len(m.indexes))
-				}
-			}
-			ev := m.putLocked(c.Name, c.Value)
-			publishLocked(subs, ev)
 		}
-		// A batch allocates entries by slabs; a later Put allocates its own.
-		m.slab, m.indexedSlab = nil, nil
 		m.mu.Unlock()
 		waitForRoom(subs)
 		changes = changes[n:]
 	}
 }
 
-// Grow makes room for n more entries: the map of names at once, and the
-// indexes with many distinct values in the next batch that fills the map
-// from empty, once it has seen which those are (see Apply).
+// Grow makes room for n more entries in the map of names, which would
+// otherwise grow several times over while a large batch fills it. The
+// indexes grow as their values come.
 func (m *Mapping[V]) Grow(n int) {
 	if n <= 0 {
 		return
@@ -392,59 +345,8 @@ func (m *Mapping[V]) Grow(n int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	items := make(map[string]*entry[V], len(m.items)+n)
-	for name, e := range m.items {
-		items[name] = e
-	}
+	maps.Copy(items, m.items)
 	m.items = items
-	if len(m.items) == 0 {
-		m.growing = n
-	}
-}
-
-// slabSize is the number of entries a batch allocates at once. Deleted
-// entries are cleared, so a slab held by the entries left holds no values;
-// it keeps at most slabSize small structs per entry left.
-const slabSize = 128
-
-// sampleSize is the number of changes of a batch on an empty map after
-// which the indexes with many distinct values are sized for the batch.
-const sampleSize = 256
-
-// presizeIndexesLocked remakes, sized for a batch of n changes, the bucket
-// map of each index whose first sampleSize entries mostly got buckets of
-// their own (a unique field such as an address): it would grow n times
-// over otherwise.
-func (m *Mapping[V]) presizeIndexesLocked(n int) {
-	for _, idx := range m.indexes {
-		if len(idx.buckets) <= sampleSize/2 {
-			continue
-		}
-		buckets := make(map[string]members[V], len(idx.buckets)*n/sampleSize)
-		for v, b := range idx.buckets {
-			buckets[v] = b
-		}
-		idx.buckets = buckets
-	}
-}
-
-// newEntryLocked returns a new entry, from the slab of the batch being
-// applied if there is one.
-func (m *Mapping[V]) newEntryLocked(name string, value V) *entry[V] {
-	var e *entry[V]
-	if len(m.slab) > 0 {
-		e, m.slab = &m.slab[0], m.slab[1:]
-		e.name, e.value = name, value
-	} else {
-		e = &entry[V]{name: name, value: value}
-	}
-	if k := len(m.indexes); k > 0 {
-		if len(m.indexedSlab) >= k {
-			e.indexed, m.indexedSlab = m.indexedSlab[:k:k], m.indexedSlab[k:]
-		} else {
-			e.indexed = make([][]string, k)
-		}
-	}
-	return e
 }
 
 // Clear deletes every entry, emitting a delete event per entry in name
@@ -460,7 +362,7 @@ func (m *Mapping[V]) Clear() {
 	m.items = map[string]*entry[V]{}
 	m.all.Store(nil)
 	for _, idx := range m.indexes {
-		idx.buckets = map[string]members[V]{}
+		idx.buckets = map[string][]*entry[V]{}
 	}
 	m.mu.Unlock()
 	waitForRoom(subs)
@@ -469,7 +371,10 @@ func (m *Mapping[V]) Clear() {
 func (m *Mapping[V]) putLocked(name string, value V) idxmap.Event[V] {
 	e := m.items[name]
 	if e == nil {
-		e = m.newEntryLocked(name, value)
+		e = &entry[V]{name: name, value: value}
+		if len(m.indexes) > 0 {
+			e.indexed = make([][]string, len(m.indexes))
+		}
 		for i, idx := range m.indexes {
 			vals := idx.fn(value)
 			e.indexed[i] = vals
@@ -491,9 +396,8 @@ func (m *Mapping[V]) putLocked(name string, value V) idxmap.Event[V] {
 	return idxmap.Event[V]{Kind: idxmap.EventUpdate, Name: name, Old: old, New: value}
 }
 
-// deleteLocked removes e and returns its value. It clears e, which may
-// share its memory with other entries (see slabSize), to let the value go.
-func (m *Mapping[V]) deleteLocked(e *entry[V]) V {
+// deleteLocked removes e from the map and from its buckets.
+func (m *Mapping[V]) deleteLocked(e *entry[V]) {
 	for i, idx := range m.indexes {
 		for _, v := range e.indexed[i] {
 			idx.remove(e, v)
@@ -501,9 +405,6 @@ func (m *Mapping[V]) deleteLocked(e *entry[V]) V {
 	}
 	delete(m.items, e.name)
 	m.all.Store(nil)
-	old := e.value
-	*e = entry[V]{}
-	return old
 }
 
 // addAll adds e, a member of none of the buckets, to the bucket of each of
@@ -540,95 +441,46 @@ func (idx *index[V]) replace(e *entry[V], old, vals []string) {
 	}
 }
 
-// add puts e into the bucket of v; e must not be a member already.
+// add puts e into the bucket of v, in name order; e must not be a member
+// already. Entries that come in name order, as a KV store lists them, are
+// appended without a search.
 func (idx *index[V]) add(e *entry[V], v string) {
-	ms, ok := idx.buckets[v]
-	switch {
-	case !ok:
-		idx.buckets[v] = members[V]{one: e}
-	case ms.many == nil:
-		b := &bucket[V]{list: make([]*entry[V], 2, 4)}
-		b.list[0], b.list[1] = ms.one, e
-		idx.buckets[v] = members[V]{many: b}
-	default:
-		b := ms.many
-		if b.pos != nil {
-			b.pos[e] = int32(len(b.list))
-		}
-		b.list = append(b.list, e)
-		b.invalidate()
+	list := idx.buckets[v]
+	if n := len(list); n == 0 || list[n-1].name < e.name {
+		idx.buckets[v] = append(list, e)
+		return
 	}
+	idx.buckets[v] = slices.Insert(list, search(list, e.name), e)
 }
 
 // remove takes e out of the bucket of v, if it is there. An emptied bucket
 // is deleted: otherwise an index over a changing field (a counter, an
 // address) would grow with every value it ever held.
 func (idx *index[V]) remove(e *entry[V], v string) {
-	ms, ok := idx.buckets[v]
-	if !ok {
-		return
-	}
-	if ms.many == nil {
-		if ms.one == e {
-			delete(idx.buckets, v)
-		}
-		return
-	}
-	b := ms.many
-	i := b.indexOf(e)
-	if i < 0 {
-		return
-	}
-	last := len(b.list) - 1
-	if last == 0 {
+	list := idx.buckets[v]
+	i := search(list, e.name)
+	switch {
+	case i == len(list) || list[i] != e:
+	case len(list) == 1:
 		delete(idx.buckets, v)
-		return
+	default:
+		idx.buckets[v] = slices.Delete(list, i, i+1)
 	}
-	moved := b.list[last]
-	b.list[i] = moved
-	b.list[last] = nil
-	b.list = b.list[:last]
-	if b.pos != nil {
-		b.pos[moved] = int32(i)
-		delete(b.pos, e)
-	}
-	b.invalidate()
 }
 
-// indexOf returns the position of e in the list, or -1.
-func (b *bucket[V]) indexOf(e *entry[V]) int {
-	if b.pos == nil {
-		if len(b.list) <= posThreshold {
-			return slices.Index(b.list, e)
-		}
-		b.pos = make(map[*entry[V]]int32, len(b.list))
-		for i, m := range b.list {
-			b.pos[m] = int32(i)
+// search returns the position of name in list, sorted by name, or where
+// it belongs. It is slices.BinarySearchFunc with the comparison inline
+// rather than through a function value: the searches are the largest part
+// of a write to an index.
+func search[V any](list []*entry[V], name string) int {
+	i, j := 0, len(list)
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if list[h].name < name {
+			i = h + 1
+		} else {
+			j = h
 		}
 	}
-	if i, ok := b.pos[e]; ok {
-		return int(i)
-	}
-	return -1
-}
-
-// invalidate drops the sorted cache. The load first avoids a store, with
-// its write barrier, in the common case of a bucket nobody looked up since
-// its last change.
-func (b *bucket[V]) invalidate() {
-	if b.sorted.Load() != nil {
-		b.sorted.Store(nil)
-	}
-}
-
-// sortedLocked returns the members sorted by name; the caller holds at
-// least the read lock and must not modify the result.
-func (b *bucket[V]) sortedLocked() []*entry[V] {
-	if p := b.sorted.Load(); p != nil {
-		return *p
-	}
-	list := slices.Clone(b.list)
-	sortEntries(list)
-	b.sorted.Store(&list)
-	return list
+	return i
 }

@@ -258,19 +258,36 @@ func names[V any](list []*entry[V]) []string {
 	return out
 }
 
-// Put stores value under name.
+// Put stores value under name. If an index function panics, the map is
+// left as it was, unlocked, and the panic goes on to the caller.
 func (m *Mapping[V]) Put(name string, value V) {
 	m.mu.Lock()
+	unlocked := false
+	defer func() {
+		if !unlocked {
+			m.mu.Unlock()
+		}
+	}()
 	ev := m.putLocked(name, value)
 	subs := m.subs
 	publishLocked(subs, ev)
+	unlocked = true
 	m.mu.Unlock()
 	waitForRoom(subs)
 }
 
-// Update applies fn to the value of name under the write lock.
+// Update applies fn to the value of name under the write lock. If fn or an
+// index function panics, the map is left as it was, unlocked, and the panic
+// goes on to the caller (net/http, for one, recovers a handler's panic: the
+// map must stay usable).
 func (m *Mapping[V]) Update(name string, fn func(old V, found bool) (V, bool)) bool {
 	m.mu.Lock()
+	unlocked := false
+	defer func() {
+		if !unlocked {
+			m.mu.Unlock()
+		}
+	}()
 	var old V
 	e := m.items[name]
 	if e != nil {
@@ -278,12 +295,12 @@ func (m *Mapping[V]) Update(name string, fn func(old V, found bool) (V, bool)) b
 	}
 	value, store := fn(old, e != nil)
 	if !store {
-		m.mu.Unlock()
 		return false
 	}
 	ev := m.putLocked(name, value)
 	subs := m.subs
 	publishLocked(subs, ev)
+	unlocked = true
 	m.mu.Unlock()
 	waitForRoom(subs)
 	return true
@@ -314,25 +331,34 @@ func (m *Mapping[V]) Delete(name string) (V, bool) {
 // see part of the batch applied, as they would see part of the calls made.
 func (m *Mapping[V]) Apply(changes []idxmap.Change[V]) {
 	for len(changes) > 0 {
-		m.mu.Lock()
-		subs := m.subs
-		n := len(changes)
-		for _, s := range subs {
-			n = min(n, s.room())
-		}
-		for i := range changes[:n] {
-			c := &changes[i]
-			if !c.Delete {
-				publishLocked(subs, m.putLocked(c.Name, c.Value))
-			} else if e := m.items[c.Name]; e != nil {
-				m.deleteLocked(e)
-				publishLocked(subs, idxmap.Event[V]{Kind: idxmap.EventDelete, Name: c.Name, Old: e.value})
-			}
-		}
-		m.mu.Unlock()
+		subs, n := m.applyLocked(changes)
 		waitForRoom(subs)
 		changes = changes[n:]
 	}
+}
+
+// applyLocked makes as many of changes as the subscribers' queues have
+// room for, under the write lock, and returns the subscribers and how many
+// it made. A panicking index function stops the batch there, with the
+// changes before it made and the lock released.
+func (m *Mapping[V]) applyLocked(changes []idxmap.Change[V]) ([]*subscriber[V], int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	subs := m.subs
+	n := len(changes)
+	for _, s := range subs {
+		n = min(n, s.room())
+	}
+	for i := range changes[:n] {
+		c := &changes[i]
+		if !c.Delete {
+			publishLocked(subs, m.putLocked(c.Name, c.Value))
+		} else if e := m.items[c.Name]; e != nil {
+			m.deleteLocked(e)
+			publishLocked(subs, idxmap.Event[V]{Kind: idxmap.EventDelete, Name: c.Name, Old: e.value})
+		}
+	}
+	return subs, n
 }
 
 // Grow makes room for n more entries in the map of names, which would
@@ -369,6 +395,13 @@ func (m *Mapping[V]) Clear() {
 }
 
 func (m *Mapping[V]) putLocked(name string, value V) idxmap.Event[V] {
+	// Every index function runs before anything changes, so that one that
+	// panics leaves the map as it was.
+	var buf [4][]string
+	computed := buf[:0]
+	for _, idx := range m.indexes {
+		computed = append(computed, idx.fn(value))
+	}
 	e := m.items[name]
 	if e == nil {
 		e = &entry[V]{name: name, value: value}
@@ -376,7 +409,7 @@ func (m *Mapping[V]) putLocked(name string, value V) idxmap.Event[V] {
 			e.indexed = make([][]string, len(m.indexes))
 		}
 		for i, idx := range m.indexes {
-			vals := idx.fn(value)
+			vals := computed[i]
 			e.indexed[i] = vals
 			idx.addAll(e, vals)
 		}
@@ -389,7 +422,7 @@ func (m *Mapping[V]) putLocked(name string, value V) idxmap.Event[V] {
 	old := e.value
 	e.value = value
 	for i, idx := range m.indexes {
-		vals := idx.fn(value)
+		vals := computed[i]
 		idx.replace(e, e.indexed[i], vals)
 		e.indexed[i] = vals
 	}

@@ -266,3 +266,61 @@ func TestGrowKeepsTheContent(t *testing.T) {
 			m.Len(), len(m.ListNames("vrf", "vrf1")), bucketCount(m, "nexthop"))
 	}
 }
+
+// TestAPanicInUserCodeLeavesTheMapUnchangedAndUsable: a panic in an
+// Update callback or an index function, recovered further up (as net/http
+// recovers a handler's), must leave the map unlocked and as it was.
+func TestAPanicInUserCodeLeavesTheMapUnchangedAndUsable(t *testing.T) {
+	m := NewMapping(idxmap.Indexers[string]{
+		"first": func(v string) []string {
+			if v == "boom" {
+				panic("index function failed")
+			}
+			return []string{v[:1]}
+		},
+	})
+	m.Put("a", "apple")
+	recovered := func(f func()) (r any) {
+		defer func() { r = recover() }()
+		f()
+		return nil
+	}
+	for _, tt := range []struct {
+		name string
+		f    func()
+	}{
+		{"Update callback", func() { m.Update("a", func(string, bool) (string, bool) { panic("callback failed") }) }},
+		{"index function in Update", func() { m.Update("a", func(string, bool) (string, bool) { return "boom", true }) }},
+		{"index function in Put of a new name", func() { m.Put("b", "boom") }},
+		{"index function in Put of an existing name", func() { m.Put("a", "boom") }},
+		{"index function in Apply", func() { m.Apply([]idxmap.Change[string]{{Name: "c", Value: "cherry"}, {Name: "d", Value: "boom"}}) }},
+	} {
+		if recovered(tt.f) == nil {
+			t.Fatalf("%s: no panic", tt.name)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if v, ok := m.GetValue("a"); !ok || v != "apple" {
+				t.Errorf("%s: a = %q, %v; want apple", tt.name, v, ok)
+			}
+			if _, ok := m.GetValue("b"); ok {
+				t.Errorf("%s: b was stored", tt.name)
+			}
+			if names := m.ListNames("first", "a"); len(names) != 1 || names[0] != "a" {
+				t.Errorf("%s: index a = %v, want [a]", tt.name, names)
+			}
+			m.Put("probe", "pear") // the write lock is free
+			m.Delete("probe")
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the map is still locked after the panic", tt.name)
+		}
+	}
+	// Apply made the change before the panicking one.
+	if v, ok := m.GetValue("c"); !ok || v != "cherry" {
+		t.Errorf("c = %q, %v; want the change before the panic made", v, ok)
+	}
+}

@@ -111,14 +111,24 @@ func run(out io.Writer) error {
 		fmt.Fprintf(out, "GET %s: %s %s restarts=%d\n", supervisor.ProgramsPath, p.Name, p.State, p.Restarts)
 	}
 
-	// Stopping the agent stops the programs, agent first, and waits for
-	// the hooks.
+	// Stopping the agent stops the programs and waits for the hooks.
+	// Programs of one priority stop together, so their stopped events come
+	// in any order.
 	stopped = true
 	if err := a.Stop(); err != nil {
 		return err
 	}
+	stops := map[string]supervisor.Event{}
+	for ev := range events {
+		if ev.Type == supervisor.EventTypeStopped {
+			stops[ev.Program] = ev
+			if len(stops) == 2 {
+				break
+			}
+		}
+	}
 	for _, name := range []string{"agent", "vpp"} {
-		ev := wait(name, supervisor.EventTypeStopped)
+		ev := stops[name]
 		fmt.Fprintf(out, "%s %s (%s)\n", name, ev.State, ev.Exit)
 	}
 	for _, f := range []string{"supervisor.log", "supervisor-hook.log"} {

@@ -37,6 +37,11 @@ func main() {
 	}
 }
 
+var kafkaLogLevels = map[string]kfake.LogLevel{
+	"none": kfake.LogLevelNone, "error": kfake.LogLevelError, "warn": kfake.LogLevelWarn,
+	"info": kfake.LogLevelInfo, "debug": kfake.LogLevelDebug,
+}
+
 // run starts the cluster, reports it ready on out and runs until ctx ends.
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("plinth-kafka", flag.ContinueOnError)
@@ -45,13 +50,21 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	seed := fs.String("seed-topics", "", "comma-separated `topics` to create at start, each name or name:partitions")
 	partitions := fs.Int("partitions", 3, "partitions of seeded topics without a count and of auto-created topics")
 	syncWrites := fs.Bool("sync-writes", false, "fsync every produced batch to -data-dir before acknowledging it")
+	logLevel := fs.String("log-level", "none", "what the brokers log to standard error: none, error, warn, info or debug")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	level, ok := kafkaLogLevels[*logLevel]
+	if !ok {
+		return fmt.Errorf("-log-level: %q is none of none, error, warn, info, debug", *logLevel)
 	}
 	if *partitions < 1 {
 		return fmt.Errorf("-partitions %d: must be at least 1", *partitions)
 	}
 	opts := []kfake.Opt{kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(*partitions)}
+	if level != kfake.LogLevelNone {
+		opts = append(opts, kfake.WithLogger(kfake.BasicLogger(os.Stderr, level)))
+	}
 	var ps []int
 	for _, s := range strings.Split(*ports, ",") {
 		p, err := strconv.Atoi(strings.TrimSpace(s))

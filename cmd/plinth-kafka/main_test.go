@@ -49,6 +49,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-ports", "x"},
 		{"-seed-topics", "a:0"},
 		{"-partitions", "0"},
+		{"-log-level", "loud"},
 	} {
 		if err := run(context.Background(), args, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded, want an error", args)

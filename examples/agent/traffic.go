@@ -41,8 +41,11 @@ const (
 	maxTrafficRate = 10000
 	// trafficCloseWait bounds how long Close waits for the results of the
 	// messages in flight. They come within sarama's retries while the
-	// Kafka plugin, which closes after this one, is still up.
-	trafficCloseWait = 10 * time.Second
+	// Kafka plugin, which closes after this one, is still up. It stays
+	// below the agent's stop timeout (agent.DefaultStopTimeout, 10s) so
+	// that the rest of Close, and the plugins closing after this one,
+	// still have time.
+	trafficCloseWait = 7 * time.Second
 )
 
 // trafficConf is the content of traffic.conf. Every key is optional.

@@ -367,9 +367,15 @@ func trafficNow(t *testing.T, c *http.Client, a *agent) trafficStatus {
 
 // stopTraffic stops publishing and returns the counters once every message
 // has its result.
+// stopTrafficTimeout bounds the wait for the results of the messages in
+// flight when publishing stops. sarama bounds a message by its retries: up
+// to 4 attempts, each waiting up to Net.ReadTimeout (30s) for a broker
+// that took the request and does not answer.
+const stopTrafficTimeout = 2 * time.Minute
+
 func stopTraffic(t *testing.T, a *agent) trafficStatus {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), recoverTimeout)
+	ctx, cancel := context.WithTimeout(t.Context(), stopTrafficTimeout)
 	defer cancel()
 	c := &http.Client{}
 	defer c.CloseIdleConnections()
@@ -551,7 +557,7 @@ func startKafka(t *testing.T, topics string) *kafkaBroker {
 		b.addrs = append(b.addrs, "127.0.0.1:"+p)
 	}
 	b.args = []string{"-ports", strings.Join(ports, ","), "-data-dir", filepath.Join(t.TempDir(), "kafka"),
-		"-sync-writes", "-seed-topics", topics}
+		"-sync-writes", "-seed-topics", topics, "-log-level", "warn"}
 	t.Cleanup(b.stop)
 	b.Start()
 	return b
@@ -566,7 +572,7 @@ func (b *kafkaBroker) Start() {
 	}
 	defer out.Close()
 	cmd := exec.Command(kafkaBinary(b.t), b.args...)
-	cmd.Stderr = out
+	cmd.Stderr, cmd.Env = out, append(os.Environ(), "GOTRACEBACK=all")
 	// The brokers must not outlive a test binary that dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()

@@ -179,7 +179,7 @@ func newAgent(t *testing.T, label string, endpoints []string, files map[string]s
 	a := &agent{
 		process: process{t: t, what: "agent", log: filepath.Join(dir, "agent.log")},
 		label:   label, port: freeport.Port(t), dir: dir,
-		env: append(os.Environ(), "ETCD_ENDPOINTS="+strings.Join(endpoints, ",")),
+		env: append(os.Environ(), "ETCD_ENDPOINTS="+strings.Join(endpoints, ","), "GOTRACEBACK=all"),
 	}
 	t.Cleanup(a.stop)
 	return a
@@ -232,6 +232,10 @@ func (p *process) stop() {
 		return
 	default:
 	}
+	if p.t.Failed() {
+		p.dumpStacks()
+		return
+	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -243,6 +247,27 @@ func (p *process) stop() {
 	if p.t.Failed() {
 		p.t.Logf("%s output:\n%s", p.what, p.output())
 	}
+}
+
+// dumpStacks ends a process of a failed test with SIGQUIT, on which the Go
+// runtime prints every goroutine (the processes run with
+// GOTRACEBACK=all), and logs the end of its output and then the
+// goroutines: what a hang was waiting for.
+func (p *process) dumpStacks() {
+	before, _ := os.ReadFile(p.log)
+	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+	}
+	p.t.Logf("%s output:\n%s", p.what, tail(string(before), 60))
+	after, err := os.ReadFile(p.log)
+	if err != nil || len(after) < len(before) {
+		return
+	}
+	p.t.Logf("%s goroutines at the failure:\n%s", p.what, head(string(after[len(before):]), 3000))
 }
 
 // output returns the end of the output of every run.
@@ -420,6 +445,15 @@ func mapsEqual(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// head returns the first lines of s.
+func head(s string, lines int) string {
+	l := strings.Split(s, "\n")
+	if len(l) > lines {
+		l = append(l[:lines], fmt.Sprintf("[%d more lines]", len(l)-lines))
+	}
+	return strings.Join(l, "\n")
 }
 
 func tail(s string, lines int) string {

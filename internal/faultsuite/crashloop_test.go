@@ -66,11 +66,16 @@ const (
 	fdSlack        = 8
 	goroutineSlack = 30
 	threadSlack    = 30
-	// lingerLimit is how long a zombie child of the agent (or a
-	// grandchild that the supervisor should have killed) may be seen
+	// zombieLimit is how long a zombie child of the agent may be seen
 	// before it counts as left behind: a zombie lives only between an exit
-	// and its reaping, which takes milliseconds.
-	lingerLimit = 2 * time.Second
+	// and its reaping, which takes milliseconds. Seen in two samples, it
+	// has lived at least one sample period; the limit allows for a sample
+	// taken late on a busy machine.
+	zombieLimit = sampleEvery
+	// grandchildLimit is how long a grandchild that the supervisor should
+	// have killed may be seen: the supervisor kills the process group of
+	// a program that ended within AutoTerminate's grace period.
+	grandchildLimit = 2 * time.Second
 	// sampleEvery is the period of the samples of /proc and /info.
 	sampleEvery = 250 * time.Millisecond
 	// sampleWindow is how long the baseline and the final samples are taken.
@@ -124,7 +129,8 @@ func TestCrashLoopingProgramsLeakNothingUnderLoad(t *testing.T) {
 
 	load := startLoad(a, 4, crashLoopPaths)
 	defer load.stop()
-	s := &sampler{t: t, c: c, a: a, pid: pid, marker: marker}
+	s := &sampler{t: t, c: c, a: a, pid: pid, marker: marker,
+		zombies: lingering{limit: zombieLimit}, grandchildren: lingering{limit: grandchildLimit}}
 	// Warm up: connections, threads and caches reach their steady size.
 	s.run(sampleWindow, nil)
 	var base, end agentUsage
@@ -172,10 +178,10 @@ func TestCrashLoopingProgramsLeakNothingUnderLoad(t *testing.T) {
 		t.Errorf("threads of the agent grew from %d to %d over %d restarts", base.threads, end.threads, restarts)
 	}
 	if len(s.zombies.found) > 0 {
-		t.Errorf("zombie children of the agent left unreaped for %v or more: %v", lingerLimit, s.zombies.keys())
+		t.Errorf("zombie children of the agent left unreaped for %v or more: %v", zombieLimit, s.zombies.keys())
 	}
 	if len(s.grandchildren.found) > 0 {
-		t.Errorf("grandchildren (sleep %s) that outlived their program by %v or more: %v", marker, lingerLimit, s.grandchildren.keys())
+		t.Errorf("grandchildren (sleep %s) that outlived their program by %v or more: %v", marker, grandchildLimit, s.grandchildren.keys())
 	}
 
 	// Stop the programs as an operator does: nothing may be left.
@@ -302,9 +308,10 @@ type procKey struct {
 	start uint64 // clock ticks after boot
 }
 
-// lingering finds processes that stay in a state across samples for
-// lingerLimit or more.
+// lingering finds processes that stay in a state across samples for limit
+// or more.
 type lingering struct {
+	limit time.Duration
 	since map[procKey]time.Time // when each process present was first seen
 	found map[procKey]bool
 	worst time.Duration // the longest a process was seen
@@ -328,7 +335,7 @@ func (l *lingering) observe(now time.Time, present []procKey) (added int) {
 			continue
 		}
 		l.worst = max(l.worst, now.Sub(first))
-		if now.Sub(first) >= lingerLimit {
+		if now.Sub(first) >= l.limit {
 			l.found[k] = true
 		}
 	}

@@ -373,6 +373,21 @@ func storedStates(ctx context.Context, cli *clientv3.Client, label string) (map[
 	return m, nil
 }
 
+// storedValues reads the status keys of the agent from etcd: their values
+// by name under the status prefix.
+func storedValues(ctx context.Context, cli *clientv3.Client, label string) (map[string]string, error) {
+	prefix := "/vnf-agent/" + label + "/check/status/v1/"
+	resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		m[strings.TrimPrefix(string(kv.Key), prefix)] = string(kv.Value)
+	}
+	return m, nil
+}
+
 // newEtcdClient returns a client of the test's own, closed when the test
 // ends (before the etcd process, which was started earlier).
 func newEtcdClient(t *testing.T, endpoints []string) *clientv3.Client {
@@ -410,8 +425,8 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func(ctx con
 	}
 }
 
-// inSync returns a condition for waitFor: the agent is connected to etcd
-// and its keys in etcd hold the states that /readiness shows.
+// inSync returns a condition for waitFor: etcd is OK, and the status keys
+// in etcd equal what the agent serves, whole values (see statusDiff).
 func inSync(c *http.Client, cli *clientv3.Client, a *agent) func(ctx context.Context) (bool, string) {
 	return func(ctx context.Context) (bool, string) {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -420,31 +435,19 @@ func inSync(c *http.Client, cli *clientv3.Client, a *agent) func(ctx context.Con
 		if err != nil {
 			return false, err.Error()
 		}
-		want := s.states()
-		if want["plugin/etcd"] != 1 {
-			return false, fmt.Sprintf("/readiness answers %d: %v", code, want)
+		if states := s.states(); states["plugin/etcd"] != 1 {
+			return false, fmt.Sprintf("/readiness answers %d: %v", code, states)
 		}
-		stored, err := storedStates(rctx, cli, a.label)
+		stored, err := storedValues(rctx, cli, a.label)
 		if err != nil {
 			return false, "etcd: " + err.Error()
 		}
-		if !mapsEqual(stored, want) {
-			return false, fmt.Sprintf("keys in etcd %v, /readiness %v", stored, want)
+		diff, err := statusDiffFrom(rctx, c, a, stored)
+		if err != nil {
+			return false, err.Error()
 		}
-		return true, ""
+		return diff == "", diff
 	}
-}
-
-func mapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // head returns the first lines of s.

@@ -236,6 +236,12 @@ func statusDiff(ctx context.Context, c *http.Client, e *debianEtcdServer, a *age
 	for i := 0; i+1 < len(lines); i += 2 {
 		stored[strings.TrimPrefix(lines[i], prefix)] = lines[i+1]
 	}
+	return statusDiffFrom(ctx, c, a, stored)
+}
+
+// statusDiffFrom compares the status keys stored, by name under the
+// agent's status prefix, with what the agent serves (see statusDiff).
+func statusDiffFrom(ctx context.Context, c *http.Client, a *agent, stored map[string]string) (string, error) {
 	body, err := getBody(ctx, c, a.url("/readiness"))
 	if err != nil {
 		return "", err

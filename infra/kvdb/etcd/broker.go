@@ -132,13 +132,18 @@ func (b *broker) leaseOps(ctx context.Context, c *clientv3.Client, opts []kvdb.P
 // apply twice use it: a put of the same value and a delete. The client
 // retries reads by itself.
 //
-// Each attempt gets its own deadline, first attempt, then twice the one
-// before: a write that a follower forwarded to a leader that then died is
-// otherwise answered only when ctx ends, long after a new leader could have
-// taken it. An attempt cut off by its own deadline is ambiguous too.
+// Each attempt gets its own deadline: attempt for the first two, then
+// twice the one before. A write that a follower forwarded to a leader that
+// then died is otherwise answered only when ctx ends, long after a new
+// leader could have taken it. An attempt cut off by its own deadline is
+// ambiguous too. The second attempt keeps the first one's deadline: sent
+// just after the crash, it may reach a follower that has not yet noticed
+// the leader is gone and is lost the same way, while the third then finds
+// the new leader, about one election after the crash. The doubling from
+// there on lets a slow but healthy cluster complete the write.
 func retryAmbiguous(ctx context.Context, attempt time.Duration, op func(ctx context.Context) error) error {
 	wait := 50 * time.Millisecond
-	for {
+	for n := 1; ; n++ {
 		actx, cancel := context.WithTimeout(ctx, attempt)
 		err := op(actx)
 		cut := actx.Err() != nil && ctx.Err() == nil
@@ -150,7 +155,9 @@ func retryAmbiguous(ctx context.Context, attempt time.Duration, op func(ctx cont
 			return err
 		}
 		wait = min(2*wait, 500*time.Millisecond)
-		attempt *= 2
+		if n >= 2 {
+			attempt *= 2
+		}
 	}
 }
 
@@ -168,8 +175,14 @@ func isLeaderTransition(err error) bool {
 			return true
 		}
 	}
-	return false
+	// A member campaigning for leadership drops the proposals it gets
+	// (raft.ErrProposalDropped); etcd passes the error on as it is, so
+	// it arrives as codes.Unknown with raft's text. Nothing was applied.
+	return rpctypes.ErrorDesc(err) == proposalDropped
 }
+
+// proposalDropped is the text of raft.ErrProposalDropped.
+const proposalDropped = "raft proposal dropped"
 
 func (b *broker) Get(ctx context.Context, key string) ([]byte, bool, int64, error) {
 	full := b.prefix + key

@@ -73,10 +73,11 @@ type Config struct {
 	// attempts, which starts at 50ms. If zero, DefaultReconnectMaxBackoff
 	// (1s) is used.
 	ReconnectMaxBackoff time.Duration `yaml:"reconnect-max-backoff"`
-	// WriteAttemptTimeout bounds the first attempt of a put or delete;
-	// each further attempt gets twice the time of the one before, within
-	// the operation's deadline, so that a slow but healthy cluster still
-	// completes the write. Set it to about the cluster's election timeout.
+	// WriteAttemptTimeout bounds the first two attempts of a put or
+	// delete; each further attempt gets twice the time of the one before,
+	// within the operation's deadline, so that a slow but healthy cluster
+	// still completes the write. Set it to about the cluster's election
+	// timeout.
 	// If zero, DefaultWriteAttemptTimeout (1s) is used.
 	WriteAttemptTimeout time.Duration `yaml:"write-attempt-timeout"`
 	// WatchErrorTimeout is how long a watch keeps retrying an error that

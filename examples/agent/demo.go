@@ -13,7 +13,7 @@ import (
 	"github.com/plinth-go/plinth/health/probe"
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra"
-	"github.com/plinth-go/plinth/infra/dashboard"
+	"github.com/plinth-go/plinth/dashboard"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
 	"github.com/plinth-go/plinth/infra/rest"

@@ -20,7 +20,7 @@ import (
 	"github.com/plinth-go/plinth/health/probe"
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra/config"
-	"github.com/plinth-go/plinth/infra/dashboard"
+	"github.com/plinth-go/plinth/dashboard"
 	"github.com/plinth-go/plinth/infra/rest"
 	"github.com/plinth-go/plinth/logging/logmanager"
 	"github.com/plinth-go/plinth/servicelabel"

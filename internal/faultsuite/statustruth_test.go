@@ -41,14 +41,7 @@ const statusTTL = 2 * time.Second
 // /liveness answers 200 and /readiness 503.
 func TestStatusKeysStayTrueAcrossLeaseLossOutageAndWipe(t *testing.T) {
 	const scenario = "status-truth"
-	for _, bin := range []string{debianEtcd, debianEtcdctl} {
-		if _, err := os.Stat(bin); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s: %v (install Debian's etcd-server and etcd-client)", bin, err)
-			}
-			t.Skipf("%s: %v (apt-get install etcd-server etcd-client)", bin, err)
-		}
-	}
+	requireDebianEtcd(t)
 	e := startDebianEtcd(t)
 	a := newAgent(t, "faultsuite-truth", []string{e.endpoint}, map[string]string{
 		"etcd.conf":       fmt.Sprintf("session-ttl: %s\n", statusTTL),
@@ -125,6 +118,20 @@ type debianEtcdServer struct {
 	endpoint, peer, dataDir, log string
 	cmd                          *exec.Cmd
 	done                         chan struct{}
+}
+
+// requireDebianEtcd skips the test when Debian's etcd and etcdctl are not
+// installed, and fails it in CI, which installs them.
+func requireDebianEtcd(t *testing.T) {
+	t.Helper()
+	for _, bin := range []string{debianEtcd, debianEtcdctl} {
+		if _, err := os.Stat(bin); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s: %v (install Debian's etcd-server and etcd-client)", bin, err)
+			}
+			t.Skipf("%s: %v (apt-get install etcd-server etcd-client)", bin, err)
+		}
+	}
 }
 
 func startDebianEtcd(t *testing.T) *debianEtcdServer {

@@ -8,12 +8,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/plinth-go/plinth/dashboard"
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/supervisor"
 	"github.com/plinth-go/plinth/health/probe"
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra"
-	"github.com/plinth-go/plinth/dashboard"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
 	"github.com/plinth-go/plinth/infra/rest"

@@ -15,12 +15,12 @@ import (
 
 	"github.com/plinth-go/plinth/agent"
 	"github.com/plinth-go/plinth/agent/agenttest"
+	"github.com/plinth-go/plinth/dashboard"
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/supervisor"
 	"github.com/plinth-go/plinth/health/probe"
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra/config"
-	"github.com/plinth-go/plinth/dashboard"
 	"github.com/plinth-go/plinth/infra/rest"
 	"github.com/plinth-go/plinth/logging/logmanager"
 	"github.com/plinth-go/plinth/servicelabel"

@@ -16,10 +16,10 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/plinth-go/plinth/dashboard"
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/supervisor"
 	"github.com/plinth-go/plinth/health/statuscheck"
-	"github.com/plinth-go/plinth/dashboard"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
 	"github.com/plinth-go/plinth/infra/rest"

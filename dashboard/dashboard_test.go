@@ -12,11 +12,11 @@ import (
 
 	"github.com/plinth-go/plinth/agent"
 	"github.com/plinth-go/plinth/agent/agenttest"
+	"github.com/plinth-go/plinth/dashboard"
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/supervisor"
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra"
-	"github.com/plinth-go/plinth/dashboard"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
 	"github.com/plinth-go/plinth/infra/rest"

@@ -7,8 +7,8 @@ import (
 	"net/http"
 
 	"github.com/plinth-go/plinth/agent"
-	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/dashboard"
+	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra/rest"
 	"github.com/plinth-go/plinth/logging"
 )

@@ -13,7 +13,7 @@ STRESSCPU  ?= 1,2,4
 STRESSJOBS ?= 2
 STRESSTIMEOUT ?= 120m
 
-.PHONY: all build run test vet lint bench stress fuzz chaos proto tidy clean
+.PHONY: all build run test vet lint bench stress fuzz chaos fleet proto tidy clean
 
 all: build
 
@@ -78,6 +78,13 @@ fuzz:
 ## the demo agent killed and restarted), then its summary table of figures.
 chaos:
 	FAULTSUITE_LONG=1 $(GO) test -count=1 -v -timeout $(TIMEOUT) ./internal/faultsuite/
+
+## fleet: 1,000 agents (FLEET_N to change) against a 3-member etcd cluster:
+## writes, keepalives, change -> watcher delays, memory, a member killed, a
+## wiped store. Prints a table and "fleet <figure> <value> <unit>" lines.
+FLEET_N ?= 1000
+fleet:
+	FLEET=1 FLEET_N=$(FLEET_N) $(GO) test -count=1 -v -timeout $(TIMEOUT) -run 'TestFleet$$' ./internal/fleetsim/
 
 ## proto: regenerate committed protobuf code (needs protoc and protoc-gen-go).
 proto:

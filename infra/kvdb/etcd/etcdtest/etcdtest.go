@@ -156,6 +156,25 @@ func (c *Cluster) Endpoints() []string {
 	return eps
 }
 
+// Wipe kills every member, deletes their data directories and starts the
+// cluster again on the same ports, empty, as after losing its storage. It
+// waits until every member is ready.
+func (c *Cluster) Wipe() {
+	for _, p := range c.members {
+		p.t.Helper()
+		p.Kill()
+		if err := os.RemoveAll(p.cfg.dataDir); err != nil {
+			p.t.Fatalf("etcdtest: wipe %s: %v", p.cfg.name, err)
+		}
+	}
+	for _, p := range c.members {
+		p.spawn()
+	}
+	for _, p := range c.members {
+		p.waitReady()
+	}
+}
+
 // Member returns the i-th member, counting from 0.
 func (c *Cluster) Member(i int) *Process { return c.members[i] }
 

@@ -172,6 +172,14 @@ func (p *Process) Endpoints() []string { return []string{p.cfg.clientAddr} }
 // PeerURL returns the peer URL of the member.
 func (p *Process) PeerURL() string { return "http://" + p.cfg.peerAddr }
 
+// Pid returns the process id of the running member, or 0.
+func (p *Process) Pid() int {
+	if !p.Running() {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // DataDir returns the data directory of the member.
 func (p *Process) DataDir() string { return p.cfg.dataDir }
 

@@ -20,7 +20,9 @@ all: build
 build:
 	$(GO) build ./...
 
-## run: build and start the demo agent (HTTP on :9191).
+## run: build and start the demo agent (HTTP on :9191, an embedded etcd on
+## 127.0.0.1:2379 unless etcd-server.conf moves it or ETCD_ENDPOINTS names one).
+##   make run ARGS='-http-port 9292 -etcd-server-config my-etcd.conf'
 run:
 	$(GO) run ./examples/agent $(ARGS)
 

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,12 +16,23 @@ import (
 
 	"github.com/plinth-go/plinth/agent"
 	"github.com/plinth-go/plinth/agent/agenttest"
+	"github.com/plinth-go/plinth/examples/internal/exampletest"
 	"github.com/plinth-go/plinth/health/statuscheck/model"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
 )
 
-func TestMain(m *testing.M) { etcdtest.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	exampletest.RemoveBinaries()
+	if code == 0 {
+		if err := etcdtest.FindLeaks(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 func get(t *testing.T, url string) (int, []byte) {
 	t.Helper()
@@ -50,7 +64,7 @@ func waitReady(t *testing.T, base string) []byte {
 
 func TestDemoAgentWithEmbeddedEtcdBecomesReadyAndPublishesItsStatus(t *testing.T) {
 	server := embedded.Config{ClientAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0", DataDir: t.TempDir(), UnsafeNoFsync: true}
-	d := newDemo(server)
+	d := newDemo(embedded.UseConf(server))
 	agenttest.Start(t, agent.AllPlugins(d), agent.Args("-http-port=0", "-config-dir", t.TempDir()))
 	base := "http://" + d.HTTP.Addr().String()
 	if eps := d.EtcdServer.Endpoints(); len(eps) != 1 {
@@ -105,8 +119,13 @@ func TestDemoAgentWithEmbeddedEtcdBecomesReadyAndPublishesItsStatus(t *testing.T
 
 func TestConfiguredEndpointSwitchesTheEmbeddedServerOff(t *testing.T) {
 	srv := etcdtest.Start(t)
-	d := newDemo(embedded.Config{ClientAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0", DataDir: t.TempDir()})
-	agenttest.Start(t, agent.AllPlugins(d), agent.Args("-http-port=0", "-config-dir", t.TempDir()),
+	// Whatever etcd-server.conf says.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "etcd-server.conf"), []byte("disabled: false\nclient-address: 127.0.0.1:0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := newDemo()
+	agenttest.Start(t, agent.AllPlugins(d), agent.Args("-http-port=0", "-config-dir", dir),
 		agenttest.Env(map[string]string{"ETCD_ENDPOINTS": srv.Endpoints()[0]}))
 	if !d.EtcdServer.Disabled() || d.EtcdServer.Endpoints() != nil {
 		t.Errorf("embedded server runs although ETCD_ENDPOINTS is set")

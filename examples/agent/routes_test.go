@@ -78,7 +78,7 @@ func TestRoutesServesTheRoutesOfEtcdSortedAndByVRF(t *testing.T) {
 	etcdtest.Put(t, cli, prefix+"broken", `not json`)
 	etcdtest.Put(t, cli, "/vnf-agent/vpp1/config/other", `{"vrf":"red"}`)
 
-	d := newDemo(embedded.Config{ClientAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0", DataDir: t.TempDir()})
+	d := newDemo()
 	agenttest.Start(t, agent.AllPlugins(d), agent.Args("-http-port=0", "-config-dir", t.TempDir()),
 		agenttest.Env(map[string]string{"ETCD_ENDPOINTS": srv.Endpoints()[0]}))
 	base := "http://" + d.HTTP.Addr().String()
@@ -129,7 +129,7 @@ func TestRoutesStartWithEtcdDownAndSyncWhenItComes(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 
-	d := newDemo(embedded.Config{ClientAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0", DataDir: t.TempDir()})
+	d := newDemo()
 	agenttest.Start(t, agent.AllPlugins(d), agent.Args("-http-port=0", "-config-dir", t.TempDir()),
 		agenttest.Env(map[string]string{"ETCD_ENDPOINTS": addr}))
 	base := "http://" + d.HTTP.Addr().String()

@@ -1,19 +1,33 @@
-// Command supervisor shows the supervisor of an agent: it runs the two
-// programs of supervisor.conf (harmless stand-ins for vpp and an agent),
-// kills "vpp" to show its restart and the hook that runs on its
+// Command supervisor shows the supervisor of an agent.
+//
+// Without a conf file of yours it runs a scripted demo: the two programs of
+// supervisor.conf next to this file (harmless stand-ins for vpp and an
+// agent, with their log paths moved into a temporary directory so that runs
+// do not mix), kills "vpp" to show its restart and the hook that runs on its
 // termination, lists the programs as GET /supervisor/programs does, and
 // stops, which stops the programs in reverse start order.
 //
 //	go run ./examples/supervisor
 //
-// The conf is supervisor.conf next to this file; the example rewrites its
-// log paths into a temporary directory so that runs do not mix.
+// With a conf file of yours it is a small agent that runs your programs and
+// hooks: it prints every event, serves GET /supervisor/programs on :9191
+// (flag -http-port) and stops the programs on Ctrl-C. Name the file as for
+// any agent: with the flag -supervisor-config or the environment variable
+// SUPERVISOR_CONFIG (a relative path is under -config-dir or CONFIG_DIR), or
+// put it as supervisor.conf in a directory named by -config-dir or
+// CONFIG_DIR. docs/supervisor.md describes the file.
+//
+//	go run ./examples/supervisor -supervisor-config ./my-supervisor.conf
+//	curl localhost:9191/supervisor/programs     # from another terminal
+//	SUPERVISOR_CONFIG=/etc/agent/supervisor.conf go run ./examples/supervisor -http-port 9292
 package main
 
 import (
 	"bufio"
 	_ "embed"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -21,11 +35,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/plinth-go/plinth/agent"
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/supervisor"
+	"github.com/plinth-go/plinth/infra/config"
 	"github.com/plinth-go/plinth/infra/rest"
 	"github.com/plinth-go/plinth/logging"
 )
@@ -34,13 +50,81 @@ import (
 var conf string
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	err := run(os.Stdout, os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(out io.Writer) error {
+// run runs the programs of the conf file that args or getenv name, until
+// SIGINT or SIGTERM, or the scripted demo when they name none. Either
+// writes what happens to out.
+func run(out io.Writer, args []string, getenv func(string) string) error {
+	var mu sync.Mutex // serializes the lines of the events
+	sv := supervisor.NewPlugin(supervisor.WithEventHandler(func(ev supervisor.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		printEvent(out, ev)
+	}))
+	a, err := agent.New(
+		agent.AllPlugins(rest.NewPlugin(), processmanager.NewPlugin(), sv),
+		agent.Args(args...),
+		agent.Getenv(getenv),
+	)
+	if err != nil {
+		return err
+	}
+	file, ok := namedConf(sv.Cfg, sv.String())
+	if !ok {
+		// The agent above never started: there is nothing to stop.
+		return runDemo(out)
+	}
+	fmt.Fprintf(out, "running the programs of %s; GET %s lists them, Ctrl-C stops them\n", file, supervisor.ProgramsPath)
+	return a.Run()
+}
+
+// namedConf returns the config file that the user named for the plugin: with
+// its flag or environment variable, or as the default file of a config dir
+// named by -config-dir or CONFIG_DIR. The default file of the working
+// directory does not count, so that the demo runs from any directory.
+func namedConf(cfg config.PluginConfig, plugin string) (string, bool) {
+	if _, ok := cfg.Lookup(config.FlagName(plugin), config.EnvVar(plugin)); ok {
+		return cfg.GetConfigName(), true
+	}
+	if _, ok := cfg.Lookup(config.DirFlag, config.DirEnv); ok {
+		if file := cfg.GetConfigName(); file != "" {
+			return file, true
+		}
+	}
+	return "", false
+}
+
+// printEvent writes one line for an event of a user's program.
+func printEvent(out io.Writer, ev supervisor.Event) {
+	line := ev.Program + " " + string(ev.Type)
+	switch {
+	case ev.Type == supervisor.EventTypeStatus:
+		line += " " + ev.State
+	case ev.Err != nil:
+		line += ": " + ev.Err.Error()
+	case ev.Exit != nil:
+		line += " (" + ev.Exit.String() + ")"
+		if ev.Restarting {
+			line += fmt.Sprintf(", restart in %v", ev.RestartIn)
+		}
+	case ev.Pid > 0:
+		line += fmt.Sprintf(", pid %d", ev.Pid)
+	}
+	fmt.Fprintln(out, line)
+}
+
+// runDemo runs the programs of the embedded supervisor.conf through a
+// crash, a restart and a stop.
+func runDemo(out io.Writer) error {
 	dir, err := os.MkdirTemp("", "plinth-supervisor-example")
 	if err != nil {
 		return err

@@ -22,7 +22,7 @@ const testStart = 1_700_000_000
 // unused, unlike a port freed by a test, which another process may take.
 const deadAgent = "127.0.0.1:1"
 
-// agentEnv points agentctl at an HTTP server, as AGENT_HOST and
+// agentEnv points agentctl at an HTTP server, as AGENTCTL_HOST and
 // AGENTCTL_HTTP_PORT would.
 func agentEnv(t *testing.T, addr string) env {
 	t.Helper()
@@ -30,7 +30,7 @@ func agentEnv(t *testing.T, addr string) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return env{"AGENT_HOST": host, "AGENTCTL_HTTP_PORT": port}
+	return env{"AGENTCTL_HOST": host, "AGENTCTL_HTTP_PORT": port}
 }
 
 // agentctlAt runs agentctl with its clock stopped at now.

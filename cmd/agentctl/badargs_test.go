@@ -11,7 +11,7 @@ import (
 // malformed command that were wrongly accepted could not touch a real etcd
 // or agent.
 var unreachableEnv = env{
-	"ETCD_ENDPOINTS": "127.0.0.1:1", "AGENT_HOST": "127.0.0.1", "AGENTCTL_HTTP_PORT": "1",
+	"AGENTCTL_ETCD_ENDPOINTS": "127.0.0.1:1", "AGENTCTL_HOST": "127.0.0.1", "AGENTCTL_HTTP_PORT": "1",
 	"AGENTCTL_TIMEOUT": "200ms",
 }
 

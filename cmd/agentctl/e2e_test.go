@@ -27,7 +27,7 @@ func TestBinaryAgainstEtcdProcess(t *testing.T) {
 	}
 	etcd := etcdtest.StartProcess(t)
 	_, deadPort, _ := net.SplitHostPort(deadAgent)
-	environ := append(os.Environ(), "ETCD_ENDPOINTS="+etcd.Endpoints()[0], "MICROSERVICE_LABEL=e2e")
+	environ := append(os.Environ(), "AGENTCTL_ETCD_ENDPOINTS="+etcd.Endpoints()[0], "AGENTCTL_SERVICE_LABEL=e2e")
 
 	agentctl := func(stdin string, args ...string) (int, string, string) {
 		t.Helper()
@@ -58,8 +58,11 @@ func TestBinaryAgainstEtcdProcess(t *testing.T) {
 		{"del", "", []string{"kvdb", "del", "check/status/v1/agent"}, 0, "OK\n", ""},
 		{"get missing", "", []string{"kvdb", "get", "check/status/v1/agent"}, 1, "", `key "/vnf-agent/e2e/check/status/v1/agent" not found`},
 		{"put with one argument", "", []string{"kvdb", "put", "x"}, 2, "", "want 2 argument(s), got 1"},
-		{"status of no agent", "", []string{"status", "--http-port", deadPort, "--timeout", "300ms"}, 2, "", "/readiness: no answer within 300ms"},
-		{"log list of no agent", "", []string{"log", "list", "--http-port", deadPort, "--timeout", "300ms"}, 4, "", "/log/list: no answer within 300ms"},
+		{"status of no agent", "", []string{"status", "--http-port", deadPort, "--timeout", "1h"}, 2, "", "cannot reach the agent at http://127.0.0.1:" + deadPort + ": connection refused"},
+		{"log list of no agent", "", []string{"log", "list", "--http-port", deadPort, "--timeout", "1h"}, 4, "", "cannot reach the agent at http://127.0.0.1:" + deadPort + ": connection refused"},
+		{"version", "", []string{"version"}, 0, "agentctl ", ""},
+		{"--version", "", []string{"--version"}, 0, "go:      go1.", ""},
+		{"typo", "", []string{"statu"}, 2, "", `unknown command "statu" (did you mean "status"?)`},
 	}
 	for _, s := range steps {
 		code, stdout, stderr := agentctl(s.stdin, s.args...)
@@ -105,13 +108,11 @@ func TestBinaryAgainstEtcdProcess(t *testing.T) {
 
 	t.Run("etcd killed", func(t *testing.T) {
 		etcd.Kill()
-		begin := time.Now()
-		code, _, stderr := agentctl("", "kvdb", "get", "k", "--timeout", "500ms")
-		if code != exitUnavailable || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, etcd.Endpoints()[0]+" within 500ms") {
-			t.Errorf("get with etcd killed = (%d, %q), want exit %d and one line naming the endpoint and timeout", code, stderr, exitUnavailable)
-		}
-		if took := time.Since(begin); took > 5*time.Second {
-			t.Errorf("get with etcd killed took %v, --timeout 500ms", took)
+		// Nothing listens on the port any more: refused, reported at once
+		// (a wait for --timeout would outlast the test).
+		code, _, stderr := agentctl("", "kvdb", "get", "k", "--timeout", "1h")
+		if want := "agentctl: cannot reach etcd at " + etcd.Endpoints()[0] + ": connection refused\n"; code != exitUnavailable || stderr != want {
+			t.Errorf("get with etcd killed = (%d, %q), want (%d, %q)", code, stderr, exitUnavailable, want)
 		}
 		etcd.Restart()
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)

@@ -20,12 +20,23 @@ type etcdClient struct {
 	cli       *clientv3.Client
 	endpoints []string
 	timeout   time.Duration
+
+	// refused is cancelled when every endpoint refused a connection: the
+	// operations under way then end at once, as unavailable (see
+	// etcdRefuses). It is never cancelled otherwise.
+	refused     context.Context
+	markRefused context.CancelFunc
+	// stopCheck ends the check of etcdRefuses, and checkDone is closed
+	// once it has ended.
+	stopCheck context.CancelFunc
+	checkDone chan struct{}
 }
 
 // connect creates a client. It does not wait for a connection: the first
 // operation does, within the timeout, so an unreachable etcd is reported
-// by that operation.
-func (g *globalOptions) connect() (*etcdClient, error) {
+// by that operation. Meanwhile the client checks whether every endpoint
+// refuses connections, which ends the operations at once.
+func (g *globalOptions) connect(ctx context.Context) (*etcdClient, error) {
 	bc := backoff.DefaultConfig
 	// Retry quickly: a command has only --timeout to succeed.
 	bc.MaxDelay = g.timeout / 4
@@ -40,14 +51,44 @@ func (g *globalOptions) connect() (*etcdClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd %s: %w", strings.Join(g.endpoints, ","), err)
 	}
-	return &etcdClient{cli: cli, endpoints: g.endpoints, timeout: g.timeout}, nil
+	c := &etcdClient{cli: cli, endpoints: g.endpoints, timeout: g.timeout, checkDone: make(chan struct{})}
+	c.refused, c.markRefused = context.WithCancel(context.Background())
+	checkCtx, stopCheck := context.WithCancel(ctx)
+	c.stopCheck = stopCheck
+	go func() {
+		defer close(c.checkDone)
+		if g.etcdRefuses(checkCtx) {
+			c.markRefused()
+		}
+	}()
+	return c, nil
 }
 
-func (c *etcdClient) Close() error { return c.cli.Close() }
+// Close ends the check of the endpoints and closes the connection.
+func (c *etcdClient) Close() error {
+	c.stopCheck()
+	<-c.checkDone
+	return c.cli.Close()
+}
 
-// opContext bounds one operation by the timeout.
+// opContext bounds one operation by the timeout; the operation also ends
+// when every endpoint refused a connection.
 func (c *etcdClient) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, c.timeout)
+	octx, cancel := context.WithTimeout(ctx, c.timeout)
+	stop := context.AfterFunc(c.refused, cancel)
+	return octx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// refusedError returns the error for endpoints that all refused a
+// connection, or nil.
+func (c *etcdClient) refusedError() error {
+	if c.refused.Err() == nil {
+		return nil
+	}
+	return unavailableError{fmt.Errorf("cannot reach etcd at %s: connection refused", strings.Join(c.endpoints, ","))}
 }
 
 // wrap names the operation and the key, and turns a timeout or an
@@ -59,6 +100,9 @@ func (c *etcdClient) wrap(ctx context.Context, op, key string, err error) error 
 	if ctx.Err() != nil {
 		// Cancelled by the caller (SIGINT), not a timeout of ours.
 		return fmt.Errorf("etcd: %s %q: %w", op, key, ctx.Err())
+	}
+	if err := c.refusedError(); err != nil {
+		return err
 	}
 	code := status.Code(err)
 	if errors.Is(err, context.DeadlineExceeded) || code == codes.DeadlineExceeded || code == codes.Unavailable {

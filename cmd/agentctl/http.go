@@ -90,6 +90,10 @@ func (c *agentClient) do(ctx context.Context, method, path string, body io.Reade
 			return nil, fmt.Errorf("agent: %s %s: TLS handshake failed: %v (check --http-ca-file, --http-cert-file and --http-key-file)",
 				method, u.String(), rootCause(err))
 		}
+		if isConnRefused(err) {
+			// Nothing listens there: say so now, not as a timeout.
+			return nil, unavailableError{fmt.Errorf("cannot reach the agent at %s: connection refused", c.base.String())}
+		}
 		var netErr net.Error
 		if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, unavailableError{fmt.Errorf("agent: %s %s: no answer within %v: %v", method, u.String(), c.timeout, rootCause(err))}

@@ -78,8 +78,8 @@ func TestAgentClientHonoursTimeout(t *testing.T) {
 func TestAgentClientUnreachable(t *testing.T) {
 	g := &globalOptions{host: "127.0.0.1", httpPort: 1, timeout: time.Second}
 	_, err := g.agentClient().do(t.Context(), http.MethodGet, "/readiness", nil)
-	if exitCode(err) != exitUnavailable || !strings.Contains(err.Error(), "http://127.0.0.1:1/readiness") {
-		t.Errorf("do against a closed port = %v (exit %d), want unavailable naming the URL", err, exitCode(err))
+	if want := "cannot reach the agent at http://127.0.0.1:1: connection refused"; exitCode(err) != exitUnavailable || err.Error() != want {
+		t.Errorf("do against a closed port = %v (exit %d), want unavailable: %s", err, exitCode(err), want)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

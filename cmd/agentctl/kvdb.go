@@ -38,8 +38,8 @@ is /vnf-agent/vpp1/config/x.`,
 }
 
 // withEtcd connects, runs fn and closes the connection.
-func (g *globalOptions) withEtcd(fn func(c *etcdClient) error) error {
-	c, err := g.connect()
+func (g *globalOptions) withEtcd(ctx context.Context, fn func(c *etcdClient) error) error {
+	c, err := g.connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func newKvdbGetCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.withEtcd(func(c *etcdClient) error {
+			return g.withEtcd(cmd.Context(), func(c *etcdClient) error {
 				ctx, cancel := c.opContext(cmd.Context())
 				defer cancel()
 				resp, err := c.cli.Get(ctx, key)
@@ -108,7 +108,7 @@ func newKvdbPutCmd(g *globalOptions) *cobra.Command {
 					return fmt.Errorf("read the value from stdin: %w", err)
 				}
 			}
-			return g.withEtcd(func(c *etcdClient) error {
+			return g.withEtcd(cmd.Context(), func(c *etcdClient) error {
 				ctx, cancel := c.opContext(cmd.Context())
 				defer cancel()
 				resp, err := c.cli.Put(ctx, key, string(value))
@@ -135,7 +135,7 @@ func newKvdbDelCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.withEtcd(func(c *etcdClient) error {
+			return g.withEtcd(cmd.Context(), func(c *etcdClient) error {
 				ctx, cancel := c.opContext(cmd.Context())
 				defer cancel()
 				resp, err := c.cli.Delete(ctx, key)
@@ -180,7 +180,7 @@ is one line with the key followed by one with the value.`,
 			if err != nil {
 				return err
 			}
-			return g.withEtcd(func(c *etcdClient) error {
+			return g.withEtcd(cmd.Context(), func(c *etcdClient) error {
 				ctx, cancel := c.opContext(cmd.Context())
 				defer cancel()
 				opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend)}
@@ -240,7 +240,7 @@ watch starts; --timeout bounds only the first contact with etcd.`,
 			if err != nil {
 				return err
 			}
-			return g.withEtcd(func(c *etcdClient) error {
+			return g.withEtcd(cmd.Context(), func(c *etcdClient) error {
 				return g.watch(cmd.Context(), c, prefix)
 			})
 		},

@@ -5,15 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"gopkg.in/yaml.v3"
-
-	"github.com/plinth-go/plinth/internal/freeport"
 )
 
 func TestGetPrintsValueAsText(t *testing.T) {
@@ -402,11 +403,12 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 	}
 }
 
-func TestUnreachableEtcdFailsWithinTimeout(t *testing.T) {
-	// A port nobody listens on: connection refused, retried until the timeout.
-	dead := freeport.Addr(t)
-	e := env{"ETCD_ENDPOINTS": dead + ",127.0.0.1:1"}
-	const timeout = 300 * time.Millisecond
+// TestRefusedEtcdFailsAtOnce: when every endpoint refuses connections,
+// nothing listens there, and agentctl says so without waiting for
+// --timeout (1h here: a wait would fail the test by its own deadline).
+func TestRefusedEtcdFailsAtOnce(t *testing.T) {
+	// Port 1 is privileged and unused: connection refused.
+	e := env{"AGENTCTL_ETCD_ENDPOINTS": "127.0.0.1:1, http://127.0.0.1:1"}
 	for _, args := range [][]string{
 		{"kvdb", "get", "k"},
 		{"kvdb", "put", "k", "v"},
@@ -414,20 +416,101 @@ func TestUnreachableEtcdFailsWithinTimeout(t *testing.T) {
 		{"kvdb", "list"},
 		{"kvdb", "watch"},
 		{"kvdb", "get", "k", "-o", "json"},
+		{"status", "--all"},
+		{"status", "--all", "--watch"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			begin := time.Now()
-			r := e.agentctl(t, "", append(args, "--timeout", timeout.String())...)
-			took := time.Since(begin)
+			r := runBounded(t, e, append(args, "--timeout", "1h")...)
+			want := "agentctl: cannot reach etcd at 127.0.0.1:1,http://127.0.0.1:1: connection refused\n"
+			wantCode := exitUnavailable
+			if args[0] == "status" {
+				wantCode = exitVerdictUnknown
+			}
+			if r.code != wantCode || r.stderr != want || r.stdout != "" {
+				t.Errorf("agentctl %v = (%d, %q, %q), want (%d, \"\", %q)", args, r.code, r.stdout, r.stderr, wantCode, want)
+			}
+		})
+	}
+}
+
+// runBounded runs agentctl and fails the test if it has not ended within
+// 30 seconds, far longer than any bound agentctl sets itself in the tests
+// that use it, and far shorter than the --timeout they give.
+func runBounded(t *testing.T, e env, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan result, 1)
+	go func() { done <- e.agentctlCtx(ctx, "", args...) }()
+	timer := time.NewTimer(30 * time.Second)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r
+	case <-timer.C:
+		cancel()
+		<-done
+		t.Fatalf("agentctl %v did not end within 30s", args)
+		return result{}
+	}
+}
+
+// silentServer accepts TCP connections and never says a word: an etcd or
+// an agent that hangs.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+func TestSilentEtcdFailsWithinTimeout(t *testing.T) {
+	silent := silentServer(t)
+	// One endpoint hangs, the other refuses: no answer, not a refusal.
+	e := env{"AGENTCTL_ETCD_ENDPOINTS": silent + ",127.0.0.1:1"}
+	const timeout = 300 * time.Millisecond
+	for _, args := range [][]string{
+		{"kvdb", "get", "k"},
+		{"kvdb", "put", "k", "v"},
+		{"kvdb", "list"},
+		{"kvdb", "watch"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := runBounded(t, e, append(args, "--timeout", timeout.String())...)
 			if r.code != exitUnavailable {
 				t.Errorf("exit %d, want %d; stderr %q", r.code, exitUnavailable, r.stderr)
 			}
-			want := fmt.Sprintf("no answer from %s,127.0.0.1:1 within 300ms\n", dead)
+			want := fmt.Sprintf("no answer from %s,127.0.0.1:1 within 300ms\n", silent)
 			if !strings.HasSuffix(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
 				t.Errorf("stderr %q, want one line ending with %q", r.stderr, want)
-			}
-			if took > timeout+2*time.Second {
-				t.Errorf("took %v with --timeout %v", took, timeout)
 			}
 		})
 	}
@@ -438,24 +521,94 @@ func TestEnvironmentAndFlagPrecedence(t *testing.T) {
 	etcdPut(t, cli, "/vnf-agent/env-"+label(t)+"/k", "from env label")
 	etcdPut(t, cli, "/vnf-agent/flag-"+label(t)+"/k", "from flag label")
 	e := env{
-		"ETCD_ENDPOINTS":     " " + testEtcd.Endpoints()[0] + " ,", // blanks are dropped
-		"MICROSERVICE_LABEL": "env-" + label(t),
+		"AGENTCTL_ETCD_ENDPOINTS": " " + testEtcd.Endpoints()[0] + " ,", // blanks are dropped
+		"AGENTCTL_SERVICE_LABEL":  "env-" + label(t),
 	}
-	if got := e.agentctl(t, "", "kvdb", "get", "k").ok(t); got != "from env label\n" {
-		t.Errorf("label from MICROSERVICE_LABEL: got %q", got)
+	if r := e.agentctl(t, "", "kvdb", "get", "k"); r.ok(t) != "from env label\n" || r.stderr != "" {
+		t.Errorf("label from AGENTCTL_SERVICE_LABEL: got (%q, %q)", r.stdout, r.stderr)
 	}
 	if got := e.agentctl(t, "", "kvdb", "get", "k", "--service-label", "flag-"+label(t)).ok(t); got != "from flag label\n" {
-		t.Errorf("--service-label over MICROSERVICE_LABEL: got %q", got)
+		t.Errorf("--service-label over AGENTCTL_SERVICE_LABEL: got %q", got)
 	}
-	// The flag wins over ETCD_ENDPOINTS: a dead endpoint from the flag fails.
-	r := e.agentctl(t, "", "kvdb", "get", "k", "-e", freeport.Addr(t), "--timeout", "200ms")
+	// The flag wins over AGENTCTL_ETCD_ENDPOINTS: a dead endpoint from the
+	// flag fails.
+	r := e.agentctl(t, "", "kvdb", "get", "k", "-e", "127.0.0.1:1", "--timeout", "200ms")
 	if r.code != exitUnavailable {
-		t.Errorf("-e over ETCD_ENDPOINTS: exit %d, want %d", r.code, exitUnavailable)
+		t.Errorf("-e over AGENTCTL_ETCD_ENDPOINTS: exit %d, want %d", r.code, exitUnavailable)
 	}
 	// AGENTCTL_OUTPUT sets the default format.
 	e["AGENTCTL_OUTPUT"] = "json"
 	if got := e.agentctl(t, "", "kvdb", "get", "k").ok(t); !strings.Contains(got, `"value": "from env label"`) {
 		t.Errorf("AGENTCTL_OUTPUT=json: got %q", got)
+	}
+}
+
+// TestEveryEnvironmentVariableIsAGENTCTL pins the naming scheme: each
+// global flag reads AGENTCTL_ and its name, and its help names it.
+func TestEveryEnvironmentVariableIsAGENTCTL(t *testing.T) {
+	root := newRootCmd(&globalOptions{})
+	seen := map[string]bool{}
+	for _, ef := range envFlags {
+		seen[ef.flag] = true
+		if want := "AGENTCTL_" + strings.ToUpper(strings.ReplaceAll(ef.flag, "-", "_")); ef.env != want {
+			t.Errorf("--%s reads %s, want %s", ef.flag, ef.env, want)
+		}
+		f := root.PersistentFlags().Lookup(ef.flag)
+		if f == nil {
+			t.Errorf("no global flag --%s", ef.flag)
+			continue
+		}
+		if !strings.Contains(f.Usage, "(env "+ef.env+")") {
+			t.Errorf("--%s help %q does not name %s", ef.flag, f.Usage, ef.env)
+		}
+	}
+	root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if !seen[f.Name] {
+			t.Errorf("global flag --%s has no environment variable", f.Name)
+		}
+	})
+}
+
+// TestDeprecatedEnvironmentVariablesStillWork: the names of earlier
+// versions apply, with one line on stderr per variable naming the new
+// one, unless the new variable or the flag is set.
+func TestDeprecatedEnvironmentVariablesStillWork(t *testing.T) {
+	cli := newClient(t)
+	etcdPut(t, cli, "/vnf-agent/old-"+label(t)+"/k", "from the old label")
+	etcdPut(t, cli, "/vnf-agent/new-"+label(t)+"/k", "from the new label")
+	old := env{
+		"ETCD_ENDPOINTS":     testEtcd.Endpoints()[0],
+		"MICROSERVICE_LABEL": "old-" + label(t),
+		"AGENT_HOST":         "127.0.0.1",
+	}
+	r := old.agentctl(t, "", "kvdb", "get", "k")
+	wantNotes := "agentctl: ETCD_ENDPOINTS is deprecated, set AGENTCTL_ETCD_ENDPOINTS instead\n" +
+		"agentctl: MICROSERVICE_LABEL is deprecated, set AGENTCTL_SERVICE_LABEL instead\n" +
+		"agentctl: AGENT_HOST is deprecated, set AGENTCTL_HOST instead\n"
+	if r.ok(t) != "from the old label\n" || r.stderr != wantNotes {
+		t.Errorf("kvdb get with the old names = (%q, %q), want (%q, %q)", r.stdout, r.stderr, "from the old label\n", wantNotes)
+	}
+
+	both := env{
+		"ETCD_ENDPOINTS":          "127.0.0.1:1",
+		"AGENTCTL_ETCD_ENDPOINTS": testEtcd.Endpoints()[0],
+		"MICROSERVICE_LABEL":      "old-" + label(t),
+		"AGENTCTL_SERVICE_LABEL":  "new-" + label(t),
+	}
+	if r := both.agentctl(t, "", "kvdb", "get", "k"); r.ok(t) != "from the new label\n" || r.stderr != "" {
+		t.Errorf("kvdb get with old and new names = (%q, %q), want the new ones to win silently", r.stdout, r.stderr)
+	}
+	flags := env{"ETCD_ENDPOINTS": "127.0.0.1:1", "MICROSERVICE_LABEL": "old-" + label(t)}
+	r = flags.agentctl(t, "", "kvdb", "get", "k", "-e", testEtcd.Endpoints()[0], "--service-label", "new-"+label(t))
+	if r.ok(t) != "from the new label\n" || r.stderr != "" {
+		t.Errorf("kvdb get with flags over the old names = (%q, %q), want the flags to win silently", r.stdout, r.stderr)
+	}
+	bad := env{"AGENT_HOST": "127.0.0.1", "AGENTCTL_TIMEOUT": "soon"}
+	if r := bad.agentctl(t, "", "status"); r.code != exitVerdictUnknown || !strings.Contains(r.stderr, `env AGENTCTL_TIMEOUT="soon"`) {
+		t.Errorf("status with a bad AGENTCTL_TIMEOUT = (%d, %q)", r.code, r.stderr)
+	}
+	if r := (env{"ETCD_ENDPOINTS": ","}).agentctl(t, "", "kvdb", "get", "k"); r.code != exitUsage || !strings.Contains(r.stderr, "--etcd-endpoints is empty") {
+		t.Errorf("kvdb get with ETCD_ENDPOINTS=, = (%d, %q)", r.code, r.stderr)
 	}
 }
 
@@ -479,6 +632,7 @@ func TestEveryCommandPrintsJSON(t *testing.T) {
 		"agentctl kvdb del":   {"kvdb", "del", "gone"},
 		"agentctl kvdb list":  {"kvdb", "list"},
 		"agentctl kvdb watch": nil, // streams; see TestWatchJSONLines
+		"agentctl version":    {"version"},
 
 		"agentctl process list":    nil, // the fake agent has no supervisor; see TestProcessListJSON
 		"agentctl process start":   nil, // see TestProcessStartStopRestartPostToTheSupervisor

@@ -105,16 +105,10 @@ logger or a bad level is an error that says so.`,
 		Example: `  agentctl log set etcd debug
   agentctl log set kvscheduler warning -o json`,
 		Args: argsRange(2, 2),
-		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
-			if len(args) == 1 {
-				return logLevels, cobra.ShellCompDirectiveNoFileComp
-			}
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for i, what := range []string{"LOGGER", "LEVEL"} {
 				if strings.TrimSpace(args[i]) == "" {
-					return usagef("%s: %s is empty (usage: %s)", cmd.CommandPath(), what, cmd.UseLine())
+					return usagef("%s: %s is empty (usage: %s)", commandName(cmd), what, cmd.UseLine())
 				}
 			}
 			return g.logSet(cmd.Context(), args[0], args[1])

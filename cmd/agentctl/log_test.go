@@ -128,9 +128,9 @@ func TestLogErrors(t *testing.T) {
 		{"set, no log manager", noLogManager, []string{"log", "set", "etcd", "debug"}, exitError,
 			"agent: POST /log/etcd/debug: 404 Not Found: 404 page not found (does the agent have the log manager plugin?)"},
 		{"list unreachable", dead, []string{"log", "list"}, exitUnavailable,
-			"agentctl: agent: GET http://" + dead + "/log/list: no answer within 300ms"},
+			"agentctl: cannot reach the agent at http://" + dead + ": connection refused\n"},
 		{"set unreachable", dead, []string{"log", "set", "etcd", "debug"}, exitUnavailable,
-			"agentctl: agent: POST http://" + dead + "/log/etcd/debug: no answer within 300ms"},
+			"agentctl: cannot reach the agent at http://" + dead + ": connection refused\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 // Command agentctl is the operator CLI of Plinth agents: it reads and writes
-// the agents' keys in etcd and, through the agent's HTTP API, inspects a
-// running agent: its status and the levels of its loggers. See
+// the agents' keys in etcd, shows the status of every agent published there
+// (status --all) and, through an agent's HTTP API, inspects a running agent:
+// its status, the levels of its loggers and the programs it supervises. See
 // docs/agentctl.md.
 package main
 

@@ -59,8 +59,8 @@ type env map[string]string
 
 func testEnv(t *testing.T) env {
 	return env{
-		"ETCD_ENDPOINTS":     strings.Join(testEtcd.Endpoints(), ","),
-		"MICROSERVICE_LABEL": label(t),
+		"AGENTCTL_ETCD_ENDPOINTS": strings.Join(testEtcd.Endpoints(), ","),
+		"AGENTCTL_SERVICE_LABEL":  label(t),
 	}
 }
 

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -53,7 +55,11 @@ func (p jsonPrinter) printEvent(v any, _ func(io.Writer) error) error {
 type yamlPrinter struct{ w io.Writer }
 
 func (p yamlPrinter) print(v any, _ func(io.Writer) error) error {
-	b, err := yaml.Marshal(toYAML(v))
+	n, err := yamlNode(v)
+	if err != nil {
+		return err
+	}
+	b, err := yaml.Marshal(n)
 	if err != nil {
 		return err
 	}
@@ -68,18 +74,77 @@ func (p yamlPrinter) printEvent(v any, text func(io.Writer) error) error {
 	return p.print(v, text)
 }
 
-// toYAML converts v to plain maps and slices through its JSON form, so that
-// YAML shows the same fields as JSON, with JSON values as nested YAML.
-func toYAML(v any) any {
+// yamlNode converts v to YAML through its JSON form, so that -o yaml shows
+// the fields of -o json, in the same order (the order of the struct
+// fields, not the alphabetical order of a map), and JSON values as nested
+// YAML. Numbers keep their JSON text: a Unix time stays an integer.
+func yamlNode(v any) (*yaml.Node, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return v
+		return nil, err
 	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		return v
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return decodeYAMLNode(dec)
+}
+
+// decodeYAMLNode reads one JSON value from dec as a YAML node.
+func decodeYAMLNode(dec *json.Decoder) (*yaml.Node, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
 	}
-	return out
+	switch t := tok.(type) {
+	case json.Delim:
+		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		if t == '{' {
+			n = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		}
+		for dec.More() {
+			if n.Kind == yaml.MappingNode {
+				key, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				n.Content = append(n.Content, yamlString(key.(string)))
+			}
+			item, err := decodeYAMLNode(dec)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, item)
+		}
+		if _, err := dec.Token(); err != nil { // the closing delimiter
+			return nil, err
+		}
+		return n, nil
+	case string:
+		return yamlString(t), nil
+	case json.Number:
+		if _, err := t.Int64(); err == nil {
+			return yamlScalar("!!int", t.String()), nil
+		}
+		return yamlScalar("!!float", t.String()), nil
+	case bool:
+		return yamlScalar("!!bool", strconv.FormatBool(t)), nil
+	default: // nil
+		return yamlScalar("!!null", "null"), nil
+	}
+}
+
+// yamlString returns s as yaml.Marshal writes a string: quoted where a
+// YAML 1.1 reader would take it for something else ("yes", "1e3"),
+// multi-line strings as literal blocks.
+func yamlString(s string) *yaml.Node {
+	var n yaml.Node
+	if err := n.Encode(s); err != nil {
+		return yamlScalar("!!str", s)
+	}
+	return &n
+}
+
+func yamlScalar(tag, value string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value}
 }
 
 // kvJSON is a key-value pair as -o json and -o yaml show it. The value is

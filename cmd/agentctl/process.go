@@ -21,6 +21,10 @@ const (
 	supervisorProgramActionFmt = "/supervisor/programs/%s/%s" // name (path-escaped), action
 )
 
+// processListPath is served by the process manager plugin: the processes
+// it runs, with their names (completion falls back on it).
+const processListPath = "/process/list"
+
 // programJSON is a program as GET /supervisor/programs lists it and as
 // agentctl process list -o json prints it. agentctl keeps its own copy of
 // the fields it shows, so that it reads agents of other versions.
@@ -38,6 +42,9 @@ type programJSON struct {
 	LastError      string   `json:"last_error,omitempty"`
 	Executable     string   `json:"executable"`
 	Args           []string `json:"args,omitempty"`
+	// AffinityError is the last error of setting the CPU affinity of the
+	// program's process; agents that do not report it leave it out.
+	AffinityError string `json:"affinity_error,omitempty"`
 }
 
 func newProcessCmd(g *globalOptions) *cobra.Command {
@@ -93,10 +100,13 @@ func (g *globalOptions) processList(ctx context.Context) error {
 	})
 }
 
-// writePrograms prints the text form of agentctl process list:
+// writePrograms prints the text form of agentctl process list, and after
+// the table a line for each program that reports a CPU affinity error:
 //
 //	NAME  STATE    PID   RESTARTS  LIMIT  UPTIME  LAST EXIT
 //	vpp   running  4242  7         4      1h2m    signal SIGKILL
+//
+//	vpp: last CPU affinity error: sched_setaffinity: invalid argument
 func writePrograms(w io.Writer, programs []programJSON) error {
 	rows := make([][]string, 0, len(programs))
 	for _, p := range programs {
@@ -121,7 +131,22 @@ func writePrograms(w io.Writer, programs []programJSON) error {
 		}
 		rows = append(rows, []string{p.Name, p.State, pid, strconv.Itoa(p.Restarts), limit, uptime, last})
 	}
-	return writeTable(w, []string{"NAME", "STATE", "PID", "RESTARTS", "LIMIT", "UPTIME", "LAST EXIT"}, rows)
+	if err := writeTable(w, []string{"NAME", "STATE", "PID", "RESTARTS", "LIMIT", "UPTIME", "LAST EXIT"}, rows); err != nil {
+		return err
+	}
+	// A note below the table rather than a column: the error is rare, long,
+	// and would widen every row.
+	var notes strings.Builder
+	for _, p := range programs {
+		if msg := oneLine(p.AffinityError); msg != "" {
+			fmt.Fprintf(&notes, "%s: last CPU affinity error: %s\n", p.Name, msg)
+		}
+	}
+	if notes.Len() == 0 {
+		return nil
+	}
+	_, err := io.WriteString(w, "\n"+notes.String())
+	return err
 }
 
 func newProcessStartCmd(g *globalOptions) *cobra.Command {
@@ -182,7 +207,7 @@ in --timeout.`,
 // state from the answer.
 func (g *globalOptions) processAction(cmd *cobra.Command, name, action string) error {
 	if strings.TrimSpace(name) == "" {
-		return usagef("%s: PROGRAM is empty (usage: %s)", cmd.CommandPath(), cmd.UseLine())
+		return usagef("%s: PROGRAM is empty (usage: %s)", commandName(cmd), cmd.UseLine())
 	}
 	path := fmt.Sprintf(supervisorProgramActionFmt, url.PathEscape(name), action)
 	resp, err := g.agentClient().do(cmd.Context(), http.MethodPost, path, http.NoBody)

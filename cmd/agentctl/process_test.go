@@ -80,7 +80,7 @@ func TestProcessListWithoutSupervisorSaysSo(t *testing.T) {
 	if res.code != exitError || !strings.Contains(res.stderr, "does the agent have the supervisor plugin?") {
 		t.Errorf("process list against an agent without supervisor = (%d, %q)", res.code, res.stderr)
 	}
-	dead := env{"AGENT_HOST": "127.0.0.1", "AGENTCTL_HTTP_PORT": "1"}
+	dead := env{"AGENTCTL_HOST": "127.0.0.1", "AGENTCTL_HTTP_PORT": "1"}
 	if res := dead.agentctl(t, "", "process", "list", "--timeout", "1s"); res.code != exitUnavailable {
 		t.Errorf("process list against no agent exited %d, want %d: %s", res.code, exitUnavailable, res.stderr)
 	}
@@ -101,7 +101,7 @@ func TestProcessListAgainstARealSupervisor(t *testing.T) {
 	sv := supervisor.NewPlugin()
 	agenttest.Start(t, agent.AllPlugins(server, processmanager.NewPlugin(), sv),
 		agenttest.Env(map[string]string{"SUPERVISOR_CONFIG": conf}))
-	e := env{"AGENT_HOST": "127.0.0.1", "AGENTCTL_HTTP_PORT": strconv.Itoa(server.Addr().(*net.TCPAddr).Port)}
+	e := env{"AGENTCTL_HOST": "127.0.0.1", "AGENTCTL_HTTP_PORT": strconv.Itoa(server.Addr().(*net.TCPAddr).Port)}
 
 	pid := sv.GetProgramByName("sleeper").GetPid()
 	var got []programJSON
@@ -225,5 +225,42 @@ func TestProcessActionErrorsSayWhatToDo(t *testing.T) {
 				t.Errorf("agentctl %v = (%d, %q), want (%d, containing %q)", tc.args, res.code, res.stderr, tc.exit, tc.stderr)
 			}
 		})
+	}
+}
+
+// programsWithAffinityBody has a program whose CPU affinity failed, one
+// whose affinity_error is empty, and one from an agent that does not send
+// the field.
+const programsWithAffinityBody = `[
+ {"name":"vpp","state":"running","pid":4242,"restarts":0,"restart_limit":4,"up_time_ns":3723000000000,
+  "executable":"/usr/bin/vpp","affinity_error":"sched_setaffinity pid 4242:\ninvalid argument (CPUs 8-9 not online)"},
+ {"name":"agent","state":"running","pid":4243,"restarts":0,"restart_limit":4,"up_time_ns":3723000000000,
+  "executable":"/usr/bin/agent","affinity_error":""},
+ {"name":"tool","state":"stopped","pid":0,"restarts":0,"restart_limit":0,"up_time_ns":0,"executable":"/usr/bin/tool"}
+]`
+
+func TestProcessListShowsTheLastAffinityError(t *testing.T) {
+	e := programsServer(t, http.StatusOK, programsWithAffinityBody)
+	want := `NAME   STATE    PID   RESTARTS  LIMIT  UPTIME  LAST EXIT
+vpp    running  4242  0         4      1h2m    -
+agent  running  4243  0         4      1h2m    -
+tool   stopped  -     0         0      -       -
+
+vpp: last CPU affinity error: sched_setaffinity pid 4242: invalid argument (CPUs 8-9 not online)
+`
+	if got := e.agentctl(t, "", "process", "list").ok(t); got != want {
+		t.Errorf("process list printed\n%s\nwant\n%s", got, want)
+	}
+	var got []programJSON
+	if err := json.Unmarshal([]byte(e.agentctl(t, "", "process", "list", "-o", "json").ok(t)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].AffinityError != "sched_setaffinity pid 4242:\ninvalid argument (CPUs 8-9 not online)" || got[1].AffinityError != "" || got[2].AffinityError != "" {
+		t.Errorf("process list -o json = %+v", got)
+	}
+	// Without an affinity error, nothing follows the table.
+	plain := programsServer(t, http.StatusOK, `[{"name":"agent","state":"running","pid":7,"restarts":0,"restart_limit":1,"up_time_ns":0,"executable":"/a","affinity_error":""}]`)
+	if got := plain.agentctl(t, "", "process", "list").ok(t); strings.Count(got, "\n") != 2 {
+		t.Errorf("process list printed\n%s\nwant a header and one line", got)
 	}
 }

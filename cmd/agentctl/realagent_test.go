@@ -36,14 +36,14 @@ func startRealAgent(t *testing.T, cfg rest.Config) realAgent {
 	if addr == nil {
 		t.Fatal("the HTTP server of the agent listens on nothing")
 	}
-	return realAgent{env: env{"AGENT_HOST": "127.0.0.1", "AGENTCTL_HTTP_PORT": strconv.Itoa(addr.(*net.TCPAddr).Port)}, status: sc}
+	return realAgent{env: env{"AGENTCTL_HOST": "127.0.0.1", "AGENTCTL_HTTP_PORT": strconv.Itoa(addr.(*net.TCPAddr).Port)}, status: sc}
 }
 
 // waitReadiness waits until /readiness answers code: the probe renders the
 // status check's snapshot, which follows reports at once or nearly.
 func (a realAgent) waitReadiness(t *testing.T, code int) {
 	t.Helper()
-	g := &globalOptions{host: a.env["AGENT_HOST"], timeout: time.Second}
+	g := &globalOptions{host: a.env["AGENTCTL_HOST"], timeout: time.Second}
 	g.httpPort, _ = strconv.Atoi(a.env["AGENTCTL_HTTP_PORT"])
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()

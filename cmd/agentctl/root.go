@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +45,10 @@ const (
 	exitVerdictNotOK = 1
 	// exitVerdictUnknown: there is no verdict; stderr says why.
 	exitVerdictUnknown = 2
+	// exitVerdictNoAgents: agentctl status --all found no agent status in
+	// etcd. It is not 1, so that a script can tell an empty fleet (wrong
+	// endpoints, agents not started yet) from one that reports a problem.
+	exitVerdictNoAgents = 3
 )
 
 // verdictAnnotation marks a command whose exit codes are the verdict codes.
@@ -72,6 +78,13 @@ type notReadyError struct{ err error }
 func (e notReadyError) Error() string { return e.err.Error() }
 func (e notReadyError) Unwrap() error { return e.err }
 
+// noAgentsError is returned by agentctl status --all when etcd holds no
+// agent status.
+type noAgentsError struct{ err error }
+
+func (e noAgentsError) Error() string { return e.err.Error() }
+func (e noAgentsError) Unwrap() error { return e.err }
+
 // commandExitCode maps an error returned by cmd to the exit code: the
 // verdict codes for commands annotated with verdictAnnotation, exitCode
 // otherwise. It is the only place that chooses exit codes.
@@ -79,12 +92,17 @@ func commandExitCode(cmd *cobra.Command, err error) int {
 	if cmd == nil || cmd.Annotations[verdictAnnotation] == "" {
 		return exitCode(err)
 	}
-	var notReady notReadyError
+	var (
+		notReady notReadyError
+		noAgents noAgentsError
+	)
 	switch {
 	case err == nil:
 		return exitVerdictOK
 	case errors.As(err, &notReady):
 		return exitVerdictNotOK
+	case errors.As(err, &noAgents):
+		return exitVerdictNoAgents
 	default:
 		return exitVerdictUnknown
 	}
@@ -127,8 +145,18 @@ type globalOptions struct {
 	httpKeyFile  string
 	tlsConfig    *tls.Config
 
-	// now is the clock of the commands that show ages (status).
-	now    func() time.Time
+	// now is the clock of the commands that show ages (status), and
+	// location the time zone they show times in (nil: the local one).
+	now      func() time.Time
+	location *time.Location
+	// buildInfo reads what the Go tool recorded in the binary (agentctl
+	// version); nil means runtime/debug.ReadBuildInfo.
+	buildInfo func() (*debug.BuildInfo, bool)
+	// fleetPageSize overrides defaultFleetPageSize, for tests.
+	fleetPageSize int
+	// noted holds the deprecated environment variables already reported,
+	// so that each is reported once per run.
+	noted  map[string]bool
 	getenv func(string) string
 	stdin  io.Reader
 	stdout io.Writer
@@ -142,20 +170,23 @@ const (
 	outputYAML  = "yaml"
 )
 
-// envFlags names the environment variable of each global flag. A variable
-// applies when the flag is not on the command line.
-var envFlags = []struct{ flag, env string }{
-	{"etcd-endpoints", "ETCD_ENDPOINTS"},
-	{"service-label", "MICROSERVICE_LABEL"},
-	{"host", "AGENT_HOST"},
-	{"http-port", "AGENTCTL_HTTP_PORT"},
-	{"http-basic-auth", "AGENTCTL_HTTP_BASIC_AUTH"},
-	{"http-tls", "AGENTCTL_HTTP_TLS"},
-	{"http-ca-file", "AGENTCTL_HTTP_CA_FILE"},
-	{"http-cert-file", "AGENTCTL_HTTP_CERT_FILE"},
-	{"http-key-file", "AGENTCTL_HTTP_KEY_FILE"},
-	{"timeout", "AGENTCTL_TIMEOUT"},
-	{"output", "AGENTCTL_OUTPUT"},
+// envFlags names the environment variable of each global flag: AGENTCTL_
+// and the flag's name in upper case, with _ for -. A variable applies when
+// the flag is not on the command line. deprecated is the name an earlier
+// agentctl read; it still applies when the new variable is not set, with a
+// note on stderr.
+var envFlags = []struct{ flag, env, deprecated string }{
+	{"etcd-endpoints", "AGENTCTL_ETCD_ENDPOINTS", "ETCD_ENDPOINTS"},
+	{"service-label", "AGENTCTL_SERVICE_LABEL", "MICROSERVICE_LABEL"},
+	{"host", "AGENTCTL_HOST", "AGENT_HOST"},
+	{"http-port", "AGENTCTL_HTTP_PORT", ""},
+	{"http-basic-auth", "AGENTCTL_HTTP_BASIC_AUTH", ""},
+	{"http-tls", "AGENTCTL_HTTP_TLS", ""},
+	{"http-ca-file", "AGENTCTL_HTTP_CA_FILE", ""},
+	{"http-cert-file", "AGENTCTL_HTTP_CERT_FILE", ""},
+	{"http-key-file", "AGENTCTL_HTTP_KEY_FILE", ""},
+	{"timeout", "AGENTCTL_TIMEOUT", ""},
+	{"output", "AGENTCTL_OUTPUT", ""},
 }
 
 // run executes agentctl with args and returns the exit code. It never
@@ -187,6 +218,16 @@ func (g *globalOptions) execute(ctx context.Context, args []string) int {
 	return code
 }
 
+// commandName is the path of cmd without the program's name ("kvdb put"),
+// for error messages, which main already prefixes with "agentctl: ". The
+// root command is named by the program's name.
+func commandName(cmd *cobra.Command) string {
+	if !cmd.HasParent() {
+		return cmd.Name()
+	}
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
 func newRootCmd(g *globalOptions) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "agentctl",
@@ -197,27 +238,39 @@ to a running agent over its HTTP API.
 Keys that do not start with "/" are relative to the agent prefix
 /vnf-agent/<service-label>/.
 
-Exit codes: 0 success, 1 error, 2 usage, 4 etcd or the agent did not
-answer within --timeout. agentctl status instead exits 0 when the agent
-is ready, 1 when it is not, and 2 when it cannot tell.`,
+Exit codes: 0 success, 1 error, 2 usage, 4 etcd or the agent could not
+be reached or did not answer within --timeout. agentctl status instead
+exits 0 when the agent is ready, 1 when it is not, and 2 when it cannot
+tell; agentctl status --all exits 3 when it finds no agent.`,
+		Version:       g.version().String(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Args:          noArgs,
+		// Suggest commands at most two edits away ("statu": "status").
+		SuggestionsMinimumDistance: 2,
+		Args:                       noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
 		},
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd {
+				// The completion functions apply the options themselves,
+				// after cobra parsed the command line they complete.
+				return nil
+			}
 			return g.complete(cmd.Root().PersistentFlags())
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetVersionTemplate("{{.Version}}")
+	// Declared here so that cobra adds no -v shorthand.
+	root.Flags().Bool("version", false, "print the version of agentctl and exit")
 
 	f := root.PersistentFlags()
 	f.StringSliceVarP(&g.endpoints, "etcd-endpoints", "e", []string{"127.0.0.1:2379"},
-		"etcd endpoints, comma-separated host:port (env ETCD_ENDPOINTS)")
+		"etcd endpoints, comma-separated host:port (env AGENTCTL_ETCD_ENDPOINTS)")
 	f.StringVar(&g.label, "service-label", "vpp1",
-		"microservice label of the agent; relative keys live under /vnf-agent/<label>/ (env MICROSERVICE_LABEL)")
-	f.StringVarP(&g.host, "host", "H", "127.0.0.1", "host of the agent's HTTP API (env AGENT_HOST)")
+		"microservice label of the agent; relative keys live under /vnf-agent/<label>/ (env AGENTCTL_SERVICE_LABEL)")
+	f.StringVarP(&g.host, "host", "H", "127.0.0.1", "host of the agent's HTTP API (env AGENTCTL_HOST)")
 	f.IntVar(&g.httpPort, "http-port", 9191, "port of the agent's HTTP API (env AGENTCTL_HTTP_PORT)")
 	f.StringVar(&g.basicAuth, "http-basic-auth", "",
 		"credentials for the agent's HTTP API as user:pass (env AGENTCTL_HTTP_BASIC_AUTH)")
@@ -237,9 +290,13 @@ is ready, 1 when it is not, and 2 when it cannot tell.`,
 		&cobra.Group{ID: "agent", Title: "Running agent (HTTP API):"},
 		&cobra.Group{ID: "kv", Title: "Key-value store (etcd):"},
 	)
-	for _, c := range []*cobra.Command{newStatusCmd(g), newLogCmd(g), newProcessCmd(g), newKvdbCmd(g)} {
+	_ = root.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return []cobra.Completion{outputTable, outputJSON, outputYAML}, cobra.ShellCompDirectiveNoFileComp
+	})
+	for _, c := range []*cobra.Command{newStatusCmd(g), newLogCmd(g), newProcessCmd(g), newKvdbCmd(g), newVersionCmd(g)} {
 		root.AddCommand(c)
 	}
+	g.registerCompletions(root)
 	return root
 }
 
@@ -248,19 +305,28 @@ is ready, 1 when it is not, and 2 when it cannot tell.`,
 func (g *globalOptions) complete(fs *pflag.FlagSet) error {
 	for _, ef := range envFlags {
 		f := fs.Lookup(ef.flag)
-		v := g.getenv(ef.env)
-		if f == nil || f.Changed || v == "" {
+		if f == nil || f.Changed {
+			continue
+		}
+		name, v := ef.env, g.getenv(ef.env)
+		if v == "" && ef.deprecated != "" {
+			if v = g.getenv(ef.deprecated); v != "" {
+				name = ef.deprecated
+				g.noteDeprecated(ef.deprecated, ef.env)
+			}
+		}
+		if v == "" {
 			continue
 		}
 		if sv, ok := f.Value.(pflag.SliceValue); ok {
 			// Set would append to the default of a slice flag.
 			if err := sv.Replace(splitList(v)); err != nil {
-				return usagef("env %s=%q: %v", ef.env, v, err)
+				return usagef("env %s=%q: %v", name, v, err)
 			}
 			continue
 		}
 		if err := f.Value.Set(v); err != nil {
-			return usagef("env %s=%q: %v", ef.env, v, err)
+			return usagef("env %s=%q: %v", name, v, err)
 		}
 	}
 	g.endpoints = splitList(strings.Join(g.endpoints, ","))
@@ -292,6 +358,19 @@ func (g *globalOptions) complete(fs *pflag.FlagSet) error {
 		g.tlsConfig = tc
 	}
 	return nil
+}
+
+// noteDeprecated says on stderr, once per run, that the environment
+// variable old was read and is to be renamed.
+func (g *globalOptions) noteDeprecated(old, replacement string) {
+	if g.noted[old] {
+		return
+	}
+	if g.noted == nil {
+		g.noted = make(map[string]bool)
+	}
+	g.noted[old] = true
+	fmt.Fprintf(g.stderr, "agentctl: %s is deprecated, set %s instead\n", old, replacement)
 }
 
 // loadTLS builds the client side of HTTPS to the agent from the --http-*
@@ -331,12 +410,31 @@ func splitList(s string) []string {
 }
 
 // noArgs rejects any argument; used by commands that only group others, so
-// that a misspelt subcommand is a usage error rather than silence.
+// that a misspelt subcommand is a usage error rather than silence. The
+// error suggests the subcommands whose names are close to the argument.
 func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+	if len(args) == 0 {
+		return nil
 	}
-	return nil
+	where := ""
+	if cmd.HasParent() {
+		where = commandName(cmd) + ": "
+	}
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	suggestions := cmd.SuggestionsFor(args[0])
+	if len(suggestions) == 0 {
+		return usagef("%sunknown command %q", where, args[0])
+	}
+	for i, s := range suggestions {
+		suggestions[i] = strconv.Quote(s)
+	}
+	alternatives := strings.Join(suggestions, " or ")
+	if len(suggestions) > 2 {
+		alternatives = strings.Join(suggestions[:len(suggestions)-1], ", ") + " or " + suggestions[len(suggestions)-1]
+	}
+	return usagef("%sunknown command %q (did you mean %s?)", where, args[0], alternatives)
 }
 
 // argsRange accepts between min and max arguments; the error shows the
@@ -353,6 +451,6 @@ func argsRange(lo, hi int) cobra.PositionalArgs {
 		case hi == lo+1:
 			want = fmt.Sprintf("%d or %d", lo, hi)
 		}
-		return usagef("%s: want %s argument(s), got %d (usage: %s)", cmd.CommandPath(), want, len(args), cmd.UseLine())
+		return usagef("%s: want %s argument(s), got %d (usage: %s)", commandName(cmd), want, len(args), cmd.UseLine())
 	}
 }

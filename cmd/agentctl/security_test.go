@@ -120,7 +120,7 @@ func TestHTTPSRefusesTLS11Clients(t *testing.T) {
 	ca := testpki.NewAuthority(t, "agent CA")
 	server := ca.Issue(t, "agent", testpki.Server)
 	a := startRealAgent(t, rest.Config{ServerCertFile: server.CertFile, ServerKeyFile: server.KeyFile})
-	g := &globalOptions{host: a.env["AGENT_HOST"], timeout: 3 * time.Second, httpCAFile: ca.CertFile}
+	g := &globalOptions{host: a.env["AGENTCTL_HOST"], timeout: 3 * time.Second, httpCAFile: ca.CertFile}
 	g.httpPort, _ = strconv.Atoi(a.env["AGENTCTL_HTTP_PORT"])
 	tc, err := g.loadTLS()
 	if err != nil {

@@ -18,11 +18,18 @@ import (
 // agent is ready, 503 when it is not, the agent status as JSON either way.
 const readinessPath = "/readiness"
 
+// statusOptions are the flags of agentctl status.
+type statusOptions struct {
+	all   bool
+	watch bool
+}
+
 func newStatusCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	var o statusOptions
+	cmd := &cobra.Command{
 		Use:     "status",
 		GroupID: "agent",
-		Short:   "Show whether the agent is ready, its uptime and the state of each plugin",
+		Short:   "Show whether the agent is ready, or with --all the state of every agent in etcd",
 		Long: `Show whether the agent is ready, its version and uptime, and the state,
 last change and error of each plugin, as the agent's GET /readiness reports
 them (the agent needs the probe plugin).
@@ -30,16 +37,38 @@ them (the agent needs the probe plugin).
 Exit codes: 0 when the agent is ready, 1 when it answered that it is not
 (the status is printed all the same), 2 when there is no verdict: the agent
 is unreachable or did not answer within --timeout, the answer is not a
-status, or the command line is wrong.`,
+status, or the command line is wrong.
+
+With --all, show every agent that has a status in etcd
+(/vnf-agent/<label>/check/status/v1/agent), one line each, worst first:
+its label, state, when the state last changed, and its plugins in ERROR.
+It reads etcd only, so it also shows agents whose HTTP port is out of
+reach. It exits 0 when every agent is OK, 1 when one or more is not, 2 when
+there is no verdict (etcd unreachable, wrong command line) and 3 when etcd
+holds no agent status. --watch then prints a line for each change as it
+happens, agents that disappear included, until interrupted; it then exits
+with the code of the fleet as last seen.`,
 		Example: `  agentctl status
   agentctl status -H 10.0.0.5 --http-port 9191 -o json
-  agentctl status >/dev/null && echo ready`,
+  agentctl status >/dev/null && echo ready
+  agentctl status --all -e 10.0.0.9:2379
+  agentctl status --all --watch
+  agentctl status --all -o json | jq -r '.[] | select(.state != "OK") | .label'`,
 		Args:        argsRange(0, 0),
 		Annotations: map[string]string{verdictAnnotation: "status"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.watch && !o.all {
+				return usagef("%s: --watch needs --all", commandName(cmd))
+			}
+			if o.all {
+				return g.statusAll(cmd.Context(), o.watch)
+			}
 			return g.status(cmd.Context())
 		},
 	}
+	cmd.Flags().BoolVarP(&o.all, "all", "A", false, "show every agent that has a status in etcd, worst first (reads etcd, not the agents)")
+	cmd.Flags().BoolVarP(&o.watch, "watch", "w", false, "with --all: then print each change as it happens, until interrupted")
+	return cmd
 }
 
 // statusJSON is the agent status as -o json and -o yaml show it: the

@@ -132,7 +132,7 @@ func TestStatusWithoutVerdictExits2(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"unreachable", deadAgent, nil, []string{"agent: GET http://127.0.0.1:1/readiness: no answer within 300ms: dial tcp 127.0.0.1:1: connect: connection refused\n"}},
+		{"unreachable", deadAgent, nil, []string{"agentctl: cannot reach the agent at http://127.0.0.1:1: connection refused\n"}},
 		{"hanging", hanging.Listener.Addr().String(), nil, []string{"/readiness: no answer within 300ms"}},
 		{"no probe plugin", newFakeAgent(t, &fakeAgent{readyCode: http.StatusNotFound, readyBody: "404 page not found"}).Listener.Addr().String(),
 			nil, []string{"404 Not Found: 404 page not found (does the agent have the probe plugin?)"}},

@@ -179,7 +179,7 @@ func flap(t *testing.T, f *Fleet, w *watcher, flappers int, d time.Duration, dur
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	seq := 0
-	for time.Now().Before(end) {
+	for round := 0; time.Now().Before(end); round++ {
 		for i := range flappers {
 			if time.Now().After(half) {
 				once.Do(func() { wg.Add(1); go func() { defer wg.Done(); during() }() })
@@ -188,7 +188,7 @@ func flap(t *testing.T, f *Fleet, w *watcher, flappers int, d time.Duration, dur
 			idx := i * (len(labels) / flappers)
 			var err error
 			want := Status{State: 1}
-			if seq%2 == 1 {
+			if round%2 == 0 { // each agent alternates ERROR and OK
 				err = fmt.Errorf("flap %d", seq)
 				want = Status{State: 2, Error: err.Error()}
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/supervisor"
+	"github.com/plinth-go/plinth/health/probe"
 )
 
 // Panels is the answer of GET /ui/api/panels: the agent, and which panels
@@ -34,6 +35,24 @@ type Panels struct {
 	Processes bool `json:"processes"`
 	// StatusKeys: GET /ui/api/status-keys has a store to watch.
 	StatusKeys bool `json:"status_keys"`
+	// Etcd: GET /ui/api/etcd describes the connection to etcd (the
+	// agent's store is the etcd plugin).
+	Etcd bool `json:"etcd"`
+	// Kafka: GET /ui/api/kafka describes the connection to Kafka.
+	Kafka bool `json:"kafka"`
+	// Metrics is the path of the agent's Prometheus metrics, from which
+	// the page draws its charts: "/metrics" with the probe plugin, empty
+	// without it.
+	Metrics string `json:"metrics,omitempty"`
+	// RouteCache is the path of the agent's cached routes: RouteCachePath
+	// when the agent has a plugin named RouteCachePlugin, empty otherwise.
+	RouteCache string `json:"route_cache,omitempty"`
+	// KafkaTraffic is the path of the agent's Kafka traffic counters:
+	// KafkaTrafficPath when the agent has a plugin named
+	// KafkaTrafficPlugin, empty otherwise.
+	KafkaTraffic string `json:"kafka_traffic,omitempty"`
+	// Fleet: the fleet page is served at /ui/fleet (Config.Fleet).
+	Fleet bool `json:"fleet"`
 }
 
 // AgentInfo describes the agent in Panels.
@@ -51,6 +70,20 @@ type AgentInfo struct {
 	StartTime int64 `json:"start_time"`
 }
 
+// buildOf returns the agent's build: the one given to the agent
+// (agent.Version) or else, as the status check publishes it, the one
+// stamped in the binary.
+func (p *Plugin) buildOf(info *AgentInfo) {
+	if a := p.Agent; a != nil && a.Version != "" {
+		info.Version, info.BuildDate, info.Commit = a.Version, a.BuildDate, a.Commit
+		return
+	}
+	if p.Status != nil {
+		st := p.Status.Snapshot().Agent
+		info.Version, info.BuildDate, info.Commit = st.GetBuildVersion(), st.GetBuildDate(), st.GetCommitHash()
+	}
+}
+
 // errorBody is the JSON body of every error response.
 type errorBody struct {
 	Error string `json:"error"`
@@ -59,15 +92,17 @@ type errorBody struct {
 func (p *Plugin) servePanels(w http.ResponseWriter, _ *http.Request) {
 	info := AgentInfo{Plugins: []string{}, StartTime: p.started.Unix()}
 	if a := p.Agent; a != nil {
-		info.Name, info.Version, info.BuildDate, info.Commit = a.Name, a.Version, a.BuildDate, a.Commit
+		info.Name = a.Name
 		if a.Plugins != nil {
 			info.Plugins = a.Plugins
 		}
 	}
+	p.buildOf(&info)
 	if p.Label != nil {
 		info.Label = p.Label.GetAgentLabel()
 	}
-	writeJSON(w, http.StatusOK, Panels{
+	_, etcd := p.storeConnection()
+	panels := Panels{
 		Agent:          info,
 		Status:         p.Status != nil,
 		Loggers:        p.Logs != nil,
@@ -75,7 +110,20 @@ func (p *Plugin) servePanels(w http.ResponseWriter, _ *http.Request) {
 		ProgramActions: p.programActions(),
 		Processes:      p.Processes != nil,
 		StatusKeys:     p.keys != nil,
-	})
+		Etcd:           etcd,
+		Kafka:          p.Kafka != nil,
+		Fleet:          p.fleet != nil,
+	}
+	if p.Probe != nil {
+		panels.Metrics = probe.MetricsPath
+	}
+	if p.hasPlugin(RouteCachePlugin) {
+		panels.RouteCache = RouteCachePath
+	}
+	if p.hasPlugin(KafkaTrafficPlugin) {
+		panels.KafkaTraffic = KafkaTrafficPath
+	}
+	writeJSON(w, http.StatusOK, panels)
 }
 
 // programActions returns Panels.ProgramActions. The supervisor's own

@@ -15,6 +15,7 @@ import (
 	"github.com/plinth-go/plinth/dashboard"
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/supervisor"
+	"github.com/plinth-go/plinth/health/probe"
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
@@ -22,6 +23,7 @@ import (
 	"github.com/plinth-go/plinth/infra/rest"
 	"github.com/plinth-go/plinth/logging"
 	"github.com/plinth-go/plinth/logging/logmanager"
+	"github.com/plinth-go/plinth/messaging/kafka"
 	"github.com/plinth-go/plinth/servicelabel"
 )
 
@@ -33,6 +35,8 @@ func TestPageIsServedWithItsAssets(t *testing.T) {
 		{"page", "/ui/", "text/html", `<script src="app.js" defer></script>`},
 		{"script", "/ui/app.js", "text/javascript", `new EventSource("/events")`},
 		{"styles", "/ui/style.css", "text/css", "@media (max-width: 640px)"},
+		{"helpers", "/ui/common.js", "text/javascript", "function fmtWhen("},
+		{"fleet script", "/ui/fleet.js", "text/javascript", `"/ui/api/fleet"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, h, body := s.do(http.MethodGet, tc.path)
@@ -48,7 +52,7 @@ func TestPageIsServedWithItsAssets(t *testing.T) {
 		})
 	}
 	// Nothing of the page comes from elsewhere: it must work air-gapped.
-	for _, f := range []string{"/ui/", "/ui/app.js", "/ui/style.css"} {
+	for _, f := range []string{"/ui/", "/ui/app.js", "/ui/common.js", "/ui/style.css", "/ui/fleet.js"} {
 		_, _, body := s.do(http.MethodGet, f)
 		if strings.Contains(string(body), "http://") || strings.Contains(string(body), "https://") {
 			t.Errorf("GET %s refers to another site", f)
@@ -72,6 +76,7 @@ func TestPanelsShowOnlyWhatTheAgentHas(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		plugins func() []infra.Plugin
+		opts    []dashboard.Option
 		want    dashboard.Panels
 	}{
 		{
@@ -86,14 +91,20 @@ func TestPanelsShowOnlyWhatTheAgentHas(t *testing.T) {
 					statuscheck.NewPlugin(), logmanager.NewPlugin(), processmanager.NewPlugin(),
 					supervisor.NewPlugin(), servicelabel.NewPlugin(),
 					etcd.NewPlugin(etcd.UseConf(etcd.Config{Endpoints: []string{"127.0.0.1:1"}, DialTimeout: 100 * time.Millisecond})),
+					probe.NewPlugin(), kafka.NewPlugin(),
+					// The names of the demo agent's route cache and Kafka
+					// traffic plugins, whose REST answers the page reads.
+					newReporter(dashboard.RouteCachePlugin), newReporter(dashboard.KafkaTrafficPlugin),
 				}
 			},
+			opts: []dashboard.Option{dashboard.UseConf(dashboard.Config{Fleet: true})},
 			want: dashboard.Panels{Status: true, Loggers: true, Programs: true, ProgramActions: supervisor.ProgramsPath,
-				Processes: true, StatusKeys: true},
+				Processes: true, StatusKeys: true, Etcd: true, Kafka: true, Metrics: probe.MetricsPath,
+				RouteCache: dashboard.RouteCachePath, KafkaTraffic: dashboard.KafkaTrafficPath, Fleet: true},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startServer(t, rest.Config{}, append(tc.plugins(), dashboard.NewPlugin())...)
+			s := startServer(t, rest.Config{}, append(tc.plugins(), dashboard.NewPlugin(tc.opts...))...)
 			var got dashboard.Panels
 			if code := s.json(http.MethodGet, dashboard.PanelsPath, &got); code != http.StatusOK {
 				t.Fatalf("GET %s = %d", dashboard.PanelsPath, code)
@@ -188,6 +199,10 @@ func TestEveryDashboardPathNeedsAuthWhenConfigured(t *testing.T) {
 		{http.MethodGet, dashboard.PanelsPath},
 		{http.MethodGet, dashboard.EventsPath},
 		{http.MethodGet, dashboard.StatusKeysPath},
+		{http.MethodGet, dashboard.EtcdPath},
+		{http.MethodGet, dashboard.KafkaPath},
+		{http.MethodGet, dashboard.FleetPath},
+		{http.MethodGet, dashboard.FleetAPIPath},
 		{http.MethodPost, "/ui/api/programs/nope/restart"},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {

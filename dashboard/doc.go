@@ -1,6 +1,9 @@
 // Package dashboard serves an operator's page at /ui/ that shows what an agent
-// is doing: its plugins' states, its loggers, its supervised programs and
-// processes, and the status keys it publishes, on the agent's own HTTP server.
+// is doing: its connections to etcd and Kafka, its route cache, charts of its
+// metrics, its plugins' states, its supervised programs and processes, its
+// loggers, and the status keys it publishes, on the agent's own HTTP server;
+// and, when turned on, a fleet page at /ui/fleet of every agent on the etcd
+// cluster.
 //
 // # Usage
 //
@@ -18,9 +21,25 @@
 //
 // Every other dependency is optional, and a missing one hides its panel:
 // the status check (agent panel and GET /events), the log manager (loggers),
-// the supervisor (programs), the process manager (processes), and the
-// key-value store with the service label (status keys). The page learns which
-// panels exist from GET /ui/api/panels.
+// the supervisor (programs), the process manager (processes), the key-value
+// store with the service label (status keys), the etcd plugin as the store
+// (etcd), the Kafka plugin (Kafka) and the probe plugin (charts drawn from
+// GET /metrics). The route cache and Kafka traffic panels read GET /routes and
+// GET /traffic when the agent has plugins named "routes" and "traffic", as
+// the demo agent does. The page learns which panels exist from
+// GET /ui/api/panels.
+//
+// # Configuration
+//
+// The plugin reads dashboard.conf (flag -dashboard-config, environment
+// variable DASHBOARD_CONFIG), or a Config given with UseConf:
+//
+//	fleet: true           # serve the fleet page; off by default
+//	fleet-keep-gone: 1h   # how long an agent whose key is gone stays listed
+//
+// The fleet page lists every agent whose status key is under /vnf-agent/,
+// live from one watch of that prefix in the agent's store. While it is off,
+// /ui/fleet answers 404 saying how to turn it on.
 //
 // # REST
 //
@@ -30,6 +49,10 @@
 //	GET  /ui/api/panels                    200 Panels: the agent and which panels exist
 //	GET  /events                           text/event-stream of status changes
 //	GET  /ui/api/status-keys               200 StatusKeys, as last seen in the store
+//	GET  /ui/api/etcd                      200 Connection to etcd
+//	GET  /ui/api/kafka                     200 Connection to Kafka
+//	GET  /ui/fleet                         the fleet page (Config.Fleet)
+//	GET  /ui/api/fleet                     200 Fleet, with an ETag
 //	POST /ui/api/programs/{name}/{action}  start, stop or restart a supervised program
 //
 // The programs panel sends its start, stop and restart to the supervisor's
@@ -49,9 +72,10 @@
 //
 // # Lifecycle
 //
-// Init registers the handlers. AfterInit starts watching the status keys in
-// the store, in the background. Close ends the event streams and the watch,
-// and waits for them.
+// Init reads the config and registers the handlers. AfterInit starts
+// watching the status keys in the store and, with the fleet page, the keys of
+// every agent, in the background. Close ends the event streams and the
+// watches, and waits for them.
 //
 // # Concurrency
 //

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -53,11 +54,33 @@ type server struct {
 
 func startServer(t testing.TB, cfg rest.Config, plugins ...infra.Plugin) *server {
 	t.Helper()
+	return startServerWith(t, setup{http: cfg}, plugins...)
+}
+
+// setup is how startServerWith builds the agent.
+type setup struct {
+	http rest.Config
+	// env is added to the agent's environment, which has
+	// MICROSERVICE_LABEL=dash1.
+	env map[string]string
+	// noVersion leaves the agent without agent.Version: the build is then
+	// what the status check finds.
+	noVersion bool
+}
+
+func startServerWith(t testing.TB, st setup, plugins ...infra.Plugin) *server {
+	t.Helper()
+	cfg := st.http
 	cfg.Endpoint = "127.0.0.1:0"
 	h := rest.NewPlugin(rest.UseConf(cfg))
-	a := agenttest.Start(t, agent.AllPlugins(append([]infra.Plugin{h}, plugins...)...),
-		agent.Name("test-agent"), agent.Version("1.2.3", "2025-01-02", "abc123"),
-		agenttest.Env(map[string]string{"MICROSERVICE_LABEL": "dash1"}))
+	env := map[string]string{"MICROSERVICE_LABEL": "dash1"}
+	maps.Copy(env, st.env)
+	opts := []agent.Option{agent.AllPlugins(append([]infra.Plugin{h}, plugins...)...),
+		agent.Name("test-agent"), agenttest.Env(env)}
+	if !st.noVersion {
+		opts = append(opts, agent.Version("1.2.3", "2025-01-02", "abc123"))
+	}
+	a := agenttest.Start(t, opts...)
 	return &server{t: t, a: a, base: "http://" + h.Addr().String(), http: h}
 }
 

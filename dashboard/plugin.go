@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"sync"
@@ -12,11 +13,13 @@ import (
 
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/supervisor"
+	"github.com/plinth-go/plinth/health/probe"
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra"
 	"github.com/plinth-go/plinth/infra/kvdb"
 	"github.com/plinth-go/plinth/infra/rest"
 	"github.com/plinth-go/plinth/logging/logmanager"
+	"github.com/plinth-go/plinth/messaging/kafka"
 	"github.com/plinth-go/plinth/servicelabel"
 )
 
@@ -88,8 +91,15 @@ type Deps struct {
 	// KV and Label give the status keys: those under
 	// "<agent prefix>check/status/v1/". The panel needs both, and a store
 	// that is not disabled.
+	// KV is also the store of the etcd panel when it is the etcd plugin,
+	// and the store the fleet page watches.
 	KV    kvdb.Store             `plinth:"optional"`
 	Label servicelabel.ReaderAPI `plinth:"optional"`
+	// Kafka gives the Kafka panel: the brokers' state, the consumer group
+	// and its partitions.
+	Kafka *kafka.Plugin `plinth:"optional"`
+	// Probe serves GET /metrics, from which the page draws its charts.
+	Probe *probe.Plugin `plinth:"optional"`
 }
 
 // Option customizes the plugin in code.
@@ -121,6 +131,8 @@ type Plugin struct {
 
 	heartbeat time.Duration
 	now       func() time.Time
+	codeConf  *Config   // set by UseConf; wins over dashboard.conf
+	cfg       Config    // resolved by Init
 	started   time.Time // Init time: the agent's start when there is no status check
 
 	// ctx is the lifecycle context: Close cancels it, which ends the event
@@ -134,6 +146,12 @@ type Plugin struct {
 
 	keys  *keyCache
 	watch kvdb.Watch // of the status keys; nil without a store
+
+	fleet      *fleetCache // nil unless Config.Fleet
+	fleetWatch kvdb.Watch  // of every agent's keys; nil without one
+
+	errs *errorMemory   // last error of every plugin; nil without a status check
+	wg   sync.WaitGroup // goroutines started by AfterInit
 }
 
 var (
@@ -159,10 +177,21 @@ func (p *Plugin) Init() error {
 	if p.HTTP == nil {
 		return errors.New("dashboard: no HTTP server: add rest.NewPlugin() to the agent")
 	}
+	cfg, err := p.resolveConfig()
+	if err != nil {
+		return err
+	}
+	p.cfg = cfg
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.started = p.now()
 	if p.statusKeysEnabled() {
 		p.keys = newKeyCache(p.Label.GetAgentPrefix()+statusPrefix, p.now)
+	}
+	if p.Status != nil {
+		p.errs = &errorMemory{now: func() int64 { return p.now().Unix() }, last: map[string]seenError{}}
+	}
+	if cfg.Fleet {
+		p.fleet = p.newFleet()
 	}
 
 	page, err := fs.Sub(assets, "assets")
@@ -172,9 +201,15 @@ func (p *Plugin) Init() error {
 	files := http.StripPrefix("/ui/", http.FileServerFS(page))
 	p.HTTP.RegisterHTTPHandler("/ui", http.RedirectHandler(UIPath, http.StatusMovedPermanently), http.MethodGet, http.MethodHead)
 	p.HTTP.RegisterHTTPHandler(UIPath, assetHeaders(files), http.MethodGet, http.MethodHead)
+	// Before /ui/{file}, which would serve the page's file while it is off.
+	p.HTTP.RegisterHTTPHandler(FleetPath, http.HandlerFunc(p.serveFleetPage), http.MethodGet, http.MethodHead)
+	p.HTTP.RegisterHTTPHandler(FleetPath+".html", http.HandlerFunc(p.serveFleetPage), http.MethodGet, http.MethodHead)
 	p.HTTP.RegisterHTTPHandler("/ui/{file}", assetHeaders(files), http.MethodGet, http.MethodHead)
 	p.HTTP.RegisterHTTPHandler(PanelsPath, http.HandlerFunc(p.servePanels), http.MethodGet)
 	p.HTTP.RegisterHTTPHandler(StatusKeysPath, http.HandlerFunc(p.serveStatusKeys), http.MethodGet)
+	p.HTTP.RegisterHTTPHandler(FleetAPIPath, http.HandlerFunc(p.serveFleet), http.MethodGet, http.MethodHead)
+	p.HTTP.RegisterHTTPHandler(EtcdPath, http.HandlerFunc(p.serveEtcd), http.MethodGet)
+	p.HTTP.RegisterHTTPHandler(KafkaPath, http.HandlerFunc(p.serveKafka), http.MethodGet)
 	if p.Supervisor != nil {
 		p.HTTP.RegisterHTTPHandler(ProgramPath, http.HandlerFunc(p.serveProgramAction), http.MethodPost)
 	}
@@ -184,9 +219,24 @@ func (p *Plugin) Init() error {
 	return nil
 }
 
-// AfterInit starts watching the status keys in the store. The watch returns
-// at once, also when the store is unreachable.
+// AfterInit starts watching the status keys in the store, and with the
+// fleet page the keys of every agent. The watches return at once, also when
+// the store is unreachable.
 func (p *Plugin) AfterInit() error {
+	if p.errs != nil {
+		changed, cancel := p.Status.Subscribe()
+		p.wg.Add(1)
+		go p.watchErrors(changed, cancel)
+	}
+	if f := p.fleet; f != nil && f.unavailable == "" {
+		w, err := p.KV.NewWatcher(f.prefix).Watch(p.ctx, "", f.apply)
+		if err != nil {
+			f.unavailable = fmt.Sprintf("fleet: watch %s: %v", f.prefix, err)
+			p.Log.Warnf("%s; the fleet page stays empty", f.unavailable)
+		} else {
+			p.fleetWatch = w
+		}
+	}
 	if p.keys == nil {
 		return nil
 	}
@@ -197,6 +247,28 @@ func (p *Plugin) AfterInit() error {
 	}
 	p.watch = w
 	return nil
+}
+
+// newFleet returns the cache of the fleet page, which says why it stays
+// empty when the agent has no store to watch.
+func (p *Plugin) newFleet() *fleetCache {
+	prefix := servicelabel.AllAgentsPrefix
+	if p.Label != nil {
+		prefix = p.Label.GetAllAgentsPrefix()
+	}
+	f := newFleetCache(prefix, p.now, p.cfg.FleetKeepGone)
+	switch {
+	case p.KV == nil:
+		f.unavailable = "fleet: the agent has no key-value store: add etcd.NewPlugin() to the agent"
+	case p.KV.Disabled():
+		f.unavailable = "fleet: the key-value store is disabled: configure the endpoints of etcd"
+	}
+	if f.unavailable != "" {
+		p.Log.Warnf("%s; the fleet page stays empty", f.unavailable)
+	} else {
+		p.Log.Infof("fleet page at %s, watching %s", FleetPath, prefix)
+	}
+	return f
 }
 
 // Close ends the event streams and the watch of the status keys, and waits
@@ -213,7 +285,11 @@ func (p *Plugin) Close() error {
 	if p.watch != nil {
 		p.watch.Stop()
 	}
+	if p.fleetWatch != nil {
+		p.fleetWatch.Stop()
+	}
 	p.streams.Wait()
+	p.wg.Wait()
 	return nil
 }
 
@@ -221,15 +297,20 @@ func (p *Plugin) statusKeysEnabled() bool {
 	return p.KV != nil && !p.KV.Disabled() && p.Label != nil
 }
 
-// assetHeaders sets the headers of the page's files. The policy allows
+// setAssetHeaders sets the headers of the page's files. The policy allows
 // nothing but this server: the page must work with no network beyond it.
+func setAssetHeaders(w http.ResponseWriter) {
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// The files have no modification time (embed), so revalidate: a new
+	// binary must not be shown the old page.
+	w.Header().Set("Cache-Control", "no-cache")
+}
+
+// assetHeaders serves h with the headers of the page's files.
 func assetHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		// The files have no modification time (embed), so revalidate: a
-		// new binary must not be shown the old page.
-		w.Header().Set("Cache-Control", "no-cache")
+		setAssetHeaders(w)
 		// No asset has a name that is not UTF-8, and http.FileServer would
 		// answer 500 for one, since fs.FS rejects it as an invalid path.
 		if !utf8.ValidString(r.URL.Path) {

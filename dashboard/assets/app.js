@@ -1,113 +1,31 @@
 // The dashboard page: plain JavaScript, no build step, nothing loaded from
 // elsewhere. Every panel reads the agent's REST API; the agent panel is live
-// from the GET /events stream.
+// from the GET /events stream. Helpers are in common.js.
 "use strict";
 
-const STATES = ["INIT", "OK", "ERROR"]; // model.OperationalState
 const POLL_MS = 2000;
-const $ = (id) => document.getElementById(id);
 
 let panels = null;
 let agentStart = 0;        // Unix seconds
 let lastStates = new Map(); // plugin name -> state, to announce changes
+let lastStatus = null;      // the last agent status of GET /events
 let programNames = new Set();
-
-async function api(method, path) {
-  const resp = await fetch(path, { method, headers: { Accept: "application/json" }, cache: "no-store" });
-  let body = null;
-  try { body = await resp.json(); } catch (_) { /* not JSON */ }
-  if (!resp.ok) {
-    throw new Error((body && body.error) || `${method} ${path}: ${resp.status} ${resp.statusText}`);
-  }
-  return body;
-}
-
-function announce(text) {
-  const el = $("announce");
-  el.textContent = "";
-  // A new text node is announced even when the text repeats.
-  setTimeout(() => { el.textContent = text; }, 50);
-}
-
-function message(id, text, isError) {
-  const el = $(id);
-  el.textContent = text || "";
-  el.classList.toggle("error", !!isError);
-}
-
-function fmtTime(unix) {
-  if (!unix) return "–";
-  const d = new Date(unix * 1000);
-  const p = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
-
-function fmtDuration(sec) {
-  if (!(sec > 0)) return "–";
-  sec = Math.floor(sec);
-  const d = Math.floor(sec / 86400), h = Math.floor(sec / 3600) % 24, m = Math.floor(sec / 60) % 60, s = sec % 60;
-  if (d) return `${d}d ${h}h ${m}m`;
-  if (h) return `${h}h ${m}m ${s}s`;
-  if (m) return `${m}m ${s}s`;
-  return `${s}s`;
-}
-
-function setText(el, text, title) {
-  if (el.textContent !== text) el.textContent = text;
-  if (title !== undefined && el.title !== title) el.title = title;
-}
-
-function setBadge(el, state) {
-  let b = el.firstElementChild;
-  if (!b) { b = document.createElement("span"); b.className = "badge"; el.appendChild(b); }
-  if (b.dataset.state !== state) b.dataset.state = state;
-  setText(b, state || "–");
-}
-
-// syncRows makes the rows of tbody match items, keyed by name, updating
-// cells in place so that nothing moves that did not change.
-function syncRows(tbody, items, fields, update) {
-  const seen = new Set();
-  const rows = new Map([...tbody.rows].map((r) => [r.dataset.name, r]));
-  const heads = [...tbody.closest("table").tHead.rows[0].cells].map((c) => c.textContent);
-  let prev = null;
-  for (const item of items) {
-    seen.add(item.name);
-    let row = rows.get(item.name);
-    if (!row) {
-      row = document.createElement("tr");
-      row.dataset.name = item.name;
-      fields.forEach((f, i) => {
-        const td = document.createElement(i === 0 ? "th" : "td");
-        if (i === 0) td.scope = "row";
-        td.dataset.field = f;
-        td.dataset.label = heads[i];
-        row.appendChild(td);
-      });
-    }
-    const at = prev ? prev.nextSibling : tbody.firstChild;
-    if (at !== row) tbody.insertBefore(row, at);
-    const cells = {};
-    for (const c of row.cells) cells[c.dataset.field] = c;
-    update(cells, item, row);
-    prev = row;
-  }
-  for (const [name, row] of rows) if (!seen.has(name)) row.remove();
-  const empty = tbody.closest("section").querySelector(".empty");
-  if (empty) empty.hidden = items.length > 0;
-}
 
 // ---- agent panel -----------------------------------------------------------
 
 function renderStatus(st) {
+  lastStatus = st;
   if (st.start_time) agentStart = st.start_time;
   const state = STATES[st.state] || "INIT";
   setAgentBadge(state);
+  if (st.build_version && $("agent-version").textContent === "–") {
+    setText($("agent-version"), st.build_version, [st.build_date, st.commit_hash].filter(Boolean).join(" "));
+  }
   const plugins = (st.plugins || []).map((p) => ({ ...p, stateName: STATES[p.state] || "INIT" }));
   syncRows($("plugins").tBodies[0], plugins, ["name", "state", "last_change", "error"], (c, p) => {
     setText(c.name, p.name, p.name);
     setBadge(c.state, p.stateName);
-    setText(c.last_change, fmtTime(p.last_change));
+    setTime(c.last_change, p.last_change);
     setText(c.error, p.error || "", p.error || "");
   });
   for (const p of plugins) {
@@ -117,13 +35,16 @@ function renderStatus(st) {
     }
     lastStates.set(p.name, p.stateName);
   }
+  setTime($("agent-started"), agentStart);
   tickUptime();
 }
 
+function pluginStatus(name) {
+  return ((lastStatus && lastStatus.plugins) || []).find((p) => p.name === name);
+}
+
 function setAgentBadge(state) {
-  const el = $("agent-state");
-  el.dataset.state = state;
-  setText(el, state);
+  setStateBadge($("agent-state"), state);
 }
 
 function tickUptime() {
@@ -140,11 +61,280 @@ function connect() {
     // Programs report their state to the status check: refresh them now
     // rather than at the next poll.
     refreshProcs();
+    refreshConnections();
   });
   es.onerror = () => {
     conn.dataset.conn = "reconnecting";
     setText(conn, "reconnecting");
   };
+}
+
+// ---- etcd, Kafka, route cache ----------------------------------------------
+
+function lastErrorText(c) {
+  return c.last_error ? `${c.last_error} — ${fmtWhen(c.last_error_at)}` : "none seen";
+}
+
+function connBadge(el, c) {
+  if (c.disabled) setStateBadge(el, "disabled");
+  else setStateBadge(el, c.connected ? "connected" : "disconnected");
+}
+
+async function refreshEtcd() {
+  let c;
+  try { c = await api("GET", "/ui/api/etcd"); } catch (e) { message("etcd-msg", e.message, true); return; }
+  message("etcd-msg", c.disabled ? "No endpoints configured: the agent runs without etcd." : "");
+  connBadge($("etcd-conn"), c);
+  setText($("etcd-endpoints"), (c.endpoints || []).join(", ") || "–");
+  setText($("etcd-state"), c.state ? (c.error ? `${c.state}: ${c.error}` : c.state) : "–");
+  setTime($("etcd-since"), c.since);
+  setText($("etcd-last-error"), lastErrorText(c));
+}
+
+async function refreshKafka() {
+  let c;
+  try { c = await api("GET", "/ui/api/kafka"); } catch (e) { message("kafka-msg", e.message, true); return; }
+  message("kafka-msg", c.disabled ? "Disabled: no kafka.conf (-kafka-config or KAFKA_CONFIG)." : (c.error || ""), !c.disabled && !!c.error);
+  connBadge($("kafka-conn"), c);
+  setText($("kafka-group"), c.group || "–");
+  const topics = Object.keys(c.assignment || {}).sort();
+  setText($("kafka-assignment"), topics.length ? topics.map((t) => `${t}: ${c.assignment[t].join(",")}`).join("; ") : "none");
+  setText($("kafka-last-error"), lastErrorText(c));
+}
+
+let trafficTimer = 0;
+async function refreshTraffic() {
+  let t;
+  try { t = await api("GET", panels.kafka_traffic); } catch (e) {
+    $("kafka-traffic").hidden = true;
+    // The traffic plugin serves nothing while it is not configured, which
+    // lasts until the agent restarts.
+    if (e.status === 404) clearInterval(trafficTimer);
+    return;
+  }
+  $("kafka-traffic").hidden = false;
+  setText($("traffic-topic"), t.topic || "–");
+  setText($("traffic-published"), `${t.published} (${t.acknowledged} acknowledged)`);
+  setText($("traffic-consumed"), String(t.consumed));
+  setText($("traffic-failed"), `${t.failed}${t.refused ? `, ${t.refused} refused` : ""}`);
+  const now = Date.now() / 1000;
+  sample("kafka-published", now, t.published, true);
+  sample("kafka-consumed", now, t.consumed, true);
+}
+
+async function refreshRoutes() {
+  let r;
+  try { r = await api("GET", panels.route_cache); } catch (e) {
+    message("routes-msg", e.message, true);
+    setStateBadge($("routes-sync"), "", "–");
+    return;
+  }
+  if (!r || !Array.isArray(r.routes)) { $("panel-routes").hidden = true; return; }
+  message("routes-msg", "");
+  setStateBadge($("routes-sync"), r.synced ? "synced" : "syncing");
+  const vrfs = new Set(r.routes.map((x) => x.vrf || ""));
+  setText($("routes-count"), `${r.routes.length} in ${vrfs.size} VRF${vrfs.size === 1 ? "" : "s"}`);
+  setText($("routes-prefix"), r.prefix || "–");
+  setText($("routes-rev"), r.rev ? String(r.rev) : "–");
+  setText($("routes-resyncs"), String(r.resyncs ?? "–"));
+  setText($("routes-skipped"), String(r.skipped ?? "–"));
+  const ps = pluginStatus("routes");
+  setText($("routes-state"), ps ? `${STATES[ps.state] || "INIT"}${ps.error ? ": " + ps.error : ""}` : "–");
+}
+
+let connBusy = false;
+async function refreshConnections() {
+  if (connBusy || !panels) return;
+  connBusy = true;
+  try {
+    const all = [];
+    if (panels.etcd) all.push(refreshEtcd());
+    if (panels.kafka) all.push(refreshKafka());
+    if (panels.route_cache) all.push(refreshRoutes());
+    await Promise.all(all);
+  } finally {
+    connBusy = false;
+  }
+}
+
+// ---- charts ----------------------------------------------------------------
+
+const HISTORY = 150; // samples kept: 5 minutes at one every 2s
+
+const fmtInt = (v) => String(Math.round(v));
+function fmtBytes(v) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${v.toFixed(i && v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+// CHARTS are drawn from the Prometheus metrics when the agent exports them.
+// A rate chart shows the change of a counter per second, times scale.
+const CHARTS = [
+  { id: "cpu", title: "CPU", metric: "process_cpu_seconds_total", rate: true, scale: 100, fmt: (v) => `${v.toFixed(1)} % of a core` },
+  { id: "rss", title: "Resident memory", metric: "process_resident_memory_bytes", fmt: fmtBytes },
+  { id: "heap", title: "Go heap", metric: "go_memstats_heap_alloc_bytes", fmt: fmtBytes },
+  { id: "goroutines", title: "Goroutines", metric: "go_goroutines", fmt: fmtInt },
+  { id: "fds", title: "Open files", metric: "process_open_fds", fmt: fmtInt },
+  { id: "status-writes", title: "Status key writes", metric: "plinth_statuscheck_publishes_total", rate: true, scale: 60, fmt: (v) => `${v.toFixed(1)} / min` },
+];
+const KAFKA_CHARTS = [
+  { id: "kafka-published", title: "Published", fmt: (v) => `${v.toFixed(1)} / s` },
+  { id: "kafka-consumed", title: "Consumed", fmt: (v) => `${v.toFixed(1)} / s` },
+];
+
+const series = new Map(); // chart id -> {def, points: [v], last: {t, v}, el}
+
+// parseMetrics parses the Prometheus text format into a Map from metric
+// name to its samples, [{labels, value}]. Comments and malformed lines are
+// skipped.
+function parseMetrics(text) {
+  const out = new Map();
+  const special = { "+Inf": Infinity, "-Inf": -Infinity, "NaN": NaN };
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line[0] === "#") continue;
+    const m = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line);
+    if (!m) continue;
+    const name = m[0];
+    let i = name.length;
+    const labels = {};
+    let ok = true;
+    if (line[i] === "{") {
+      i++;
+      for (;;) {
+        while (line[i] === " " || line[i] === ",") i++;
+        if (i >= line.length) { ok = false; break; }
+        if (line[i] === "}") { i++; break; }
+        const lm = /^([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"/.exec(line.slice(i));
+        if (!lm) { ok = false; break; }
+        i += lm[0].length;
+        let v = "";
+        while (i < line.length && line[i] !== '"') {
+          if (line[i] === "\\" && i + 1 < line.length) {
+            const n = line[i + 1];
+            v += n === "n" ? "\n" : n;
+            i += 2;
+          } else {
+            v += line[i++];
+          }
+        }
+        if (line[i] !== '"') { ok = false; break; }
+        i++;
+        labels[lm[1]] = v;
+      }
+    }
+    if (!ok) continue;
+    const fields = line.slice(i).trim().split(/\s+/);
+    if (!fields[0]) continue;
+    const value = fields[0] in special ? special[fields[0]] : Number(fields[0]);
+    if (Number.isNaN(value) && fields[0] !== "NaN") continue;
+    if (!out.has(name)) out.set(name, []);
+    out.get(name).push({ labels, value });
+  }
+  return out;
+}
+
+// metricValue sums the samples of a metric over its label sets.
+function metricValue(metrics, name) {
+  const s = metrics.get(name);
+  if (!s) return undefined;
+  return s.reduce((sum, x) => sum + x.value, 0);
+}
+
+function chartFor(def, container) {
+  let s = series.get(def.id);
+  if (s) return s;
+  const fig = document.createElement("figure");
+  fig.className = "chart";
+  fig.dataset.chart = def.id;
+  const cap = document.createElement("figcaption");
+  const title = document.createElement("span");
+  title.textContent = def.title;
+  const val = document.createElement("span");
+  val.className = "val num";
+  val.textContent = "–";
+  cap.append(title, val);
+  // The HTML parser puts <svg> and its children in the SVG namespace.
+  const holder = document.createElement("div");
+  holder.innerHTML = '<svg viewBox="0 0 300 60" preserveAspectRatio="none" role="img">' +
+    '<polygon class="area"></polygon><polyline class="line"></polyline></svg>';
+  const svg = holder.firstChild;
+  svg.setAttribute("aria-label", `${def.title}, up to the last 5 minutes`);
+  const area = svg.firstChild, line = svg.lastChild;
+  fig.append(cap, svg);
+  container.appendChild(fig);
+  s = { def, points: [], last: null, fig, val, svg, line, area };
+  series.set(def.id, s);
+  return s;
+}
+
+// sample adds a value at time t (seconds) to the chart id; for a rate
+// chart, v is the counter and the chart gets its change per second.
+function sample(id, t, v, rate) {
+  const s = series.get(id);
+  if (!s || v === undefined) return;
+  let point = v;
+  if (rate) {
+    const last = s.last;
+    s.last = { t, v };
+    if (!last || t <= last.t || v < last.v) return; // first sample, or the counter restarted
+    point = (v - last.v) / (t - last.t);
+  }
+  point *= s.def.scale || 1;
+  s.points.push(point);
+  if (s.points.length > HISTORY) s.points.shift();
+  draw(s);
+}
+
+function draw(s) {
+  const W = 300, H = 60, pad = 2;
+  const pts = s.points;
+  const max = Math.max(...pts, 0) || 1;
+  // The samples fill the width: a page open for a minute shows that
+  // minute, and from five on the last five.
+  const step = W / Math.max(pts.length - 1, 1);
+  const xy = pts.map((v, i) => {
+    const x = W - (pts.length - 1 - i) * step;
+    const y = H - pad - (v / max) * (H - 2 * pad);
+    return `${x.toFixed(1)},${y.toFixed(1)}`;
+  });
+  s.line.setAttribute("points", xy.join(" "));
+  if (xy.length) {
+    const x0 = xy[0].split(",")[0];
+    s.area.setAttribute("points", `${x0},${H} ${xy.join(" ")} ${W},${H}`);
+  }
+  s.fig.dataset.points = String(pts.length);
+  const now = pts[pts.length - 1];
+  setText(s.val, s.def.fmt(now));
+  s.svg.setAttribute("aria-label", `${s.def.title}, up to the last 5 minutes: now ${s.def.fmt(now)}, at most ${s.def.fmt(max)}`);
+}
+
+let metricsBusy = false;
+async function refreshMetrics() {
+  if (metricsBusy) return;
+  metricsBusy = true;
+  try {
+    const resp = await fetch(panels.metrics, { headers: { Accept: "text/plain" }, cache: "no-store" });
+    if (!resp.ok) {
+      message("metrics-msg", `GET ${panels.metrics}: ${resp.status} ${resp.statusText}`, true);
+      return;
+    }
+    const metrics = parseMetrics(await resp.text());
+    const t = Date.now() / 1000;
+    message("metrics-msg", "");
+    for (const def of CHARTS) {
+      const v = metricValue(metrics, def.metric);
+      if (v === undefined) continue;
+      chartFor(def, $("charts"));
+      sample(def.id, t, v, def.rate);
+    }
+  } catch (e) {
+    message("metrics-msg", e.message, true);
+  } finally {
+    metricsBusy = false;
+  }
 }
 
 // ---- programs and processes ------------------------------------------------
@@ -155,14 +345,46 @@ function exitText(code, signal) {
   return "–";
 }
 
+// restartsText shows restarts done of the limit: "3 of 4", "3 of ∞".
+function restartsText(restarts, limit) {
+  const of = limit === undefined || limit === null ? "" : ` of ${limit < 0 ? "∞" : limit}`;
+  return `${restarts ?? 0}${of}`;
+}
+
+// commandLine quotes the arguments that need it, as a shell would read them.
+function commandLine(exe, args) {
+  const q = (a) => (a === "" || /[\s'"\\$`|&;<>(){}*?#~]/.test(a) ? `'${a.replace(/'/g, `'\\''`)}'` : a);
+  return [exe, ...(args || [])].filter((a) => a !== undefined).map(q).join(" ");
+}
+
 function renderProcs(tableId, msgId, items, act) {
-  syncRows($(tableId).tBodies[0], items, ["name", "state", "pid", "restarts", "uptime", "exit", "actions"], (c, it) => {
-    setText(c.name, it.name, it.title || it.name);
+  syncRows($(tableId).tBodies[0], items, ["name", "state", "pid", "restarts", "uptime", "exit", "error", "actions"], (c, it) => {
+    if (!c.name.firstChild) {
+      const n = document.createElement("span");
+      n.className = "pname";
+      const cmd = document.createElement("code");
+      cmd.className = "cmdline";
+      c.name.append(n, cmd);
+    }
+    setText(c.name.firstChild, it.name);
+    setText(c.name.lastChild, it.cmd, it.cmd);
     setBadge(c.state, it.state);
     setText(c.pid, it.pid ? String(it.pid) : "–");
-    setText(c.restarts, String(it.restarts));
+    setText(c.restarts, restartsText(it.restarts, it.limit), it.limitTitle);
     setText(c.uptime, fmtDuration(it.upSec));
     setText(c.exit, it.exit);
+    if (!c.error.firstChild) {
+      const last = document.createElement("span");
+      last.className = "last-error";
+      const aff = document.createElement("span");
+      aff.className = "affinity-error";
+      c.error.append(last, aff);
+    }
+    setText(c.error.firstChild, it.error || "", it.error || "");
+    const aff = c.error.lastChild;
+    aff.hidden = !it.affinityError;
+    setText(aff, it.affinityError ? `CPU affinity: ${it.affinityError}` : "", it.affinityError || "");
+    c.error.classList.toggle("failing", !!(it.error || it.affinityError));
     if (!c.actions.firstChild) {
       const group = document.createElement("div");
       group.className = "actions";
@@ -214,9 +436,12 @@ async function refreshProcs() {
         const list = await api("GET", "/supervisor/programs");
         programNames = new Set(list.map((p) => p.name));
         renderProcs("programs", "programs-msg", list.map((p) => ({
-          name: p.name, title: [p.executable, ...(p.args || [])].join(" "),
-          state: p.state, pid: p.pid, restarts: p.restarts, alive: p.state === "running",
+          name: p.name, cmd: commandLine(p.executable, p.args),
+          state: p.state, pid: p.pid, restarts: p.restarts, limit: p.restart_limit,
+          limitTitle: "runs started after the first one, of the restarts setting, which bounds the automatic restarts in a row",
+          alive: p.state === "running",
           upSec: p.up_time_ns / 1e9, exit: exitText(p.last_exit_code, p.last_exit_signal),
+          error: p.last_error, affinityError: p.affinity_error,
         })), (n, a, b, m) => act(panels.program_actions || "/ui/api/programs", n, a, b, m));
       } catch (e) { message("programs-msg", e.message, true); }
     }
@@ -226,10 +451,13 @@ async function refreshProcs() {
         renderProcs("processes", "processes-msg", list.map((p) => {
           const x = p.last_exit;
           return {
-            name: p.name, title: [p.command, ...(p.args || [])].join(" "),
-            state: p.state, pid: p.pid, restarts: p.restarts, alive: p.alive,
+            name: p.name, cmd: commandLine(p.command, p.args),
+            state: p.state, pid: p.pid, restarts: p.restarts, limit: p.restart_limit,
+            limitTitle: "automatic restarts since the last start, of the Restarts option",
+            alive: p.alive,
             upSec: p.up_time_ns / 1e9,
             exit: x ? exitText(x.code >= 0 ? x.code : null, x.signal ? `signal ${x.signal}` : "") : "–",
+            error: p.last_error, affinityError: p.affinity_error,
           };
         }), (n, a, b, m) => act("/process", n, a, b, m));
       } catch (e) { message("processes-msg", e.message, true); }
@@ -241,7 +469,19 @@ async function refreshProcs() {
 
 // ---- loggers ---------------------------------------------------------------
 
-const LEVELS = ["debug", "info", "warning", "error", "fatal", "panic"];
+const LEVELS = ["trace", "debug", "info", "warning", "error", "fatal", "panic"];
+
+function filterLoggers() {
+  const q = $("loggers-search").value.trim().toLowerCase();
+  let shown = 0;
+  const rows = $("loggers").tBodies[0].rows;
+  for (const row of rows) {
+    const match = !q || row.dataset.name.toLowerCase().includes(q);
+    if (row.hidden === match) row.hidden = !match;
+    if (match) shown++;
+  }
+  $("loggers-nomatch").hidden = shown > 0 || rows.length === 0;
+}
 
 async function refreshLoggers() {
   let list;
@@ -263,6 +503,7 @@ async function refreshLoggers() {
     }
     sel.dataset.level = l.level;
   });
+  filterLoggers();
 }
 
 async function setLevel(name, sel) {
@@ -292,7 +533,7 @@ async function refreshKeys() {
     setText(c.name, k.key, `${r.prefix}${k.key} (rev ${k.rev})`);
     const st = k.value && typeof k.value === "object" ? STATES[k.value.state] : undefined;
     setBadge(c.state, st || "–");
-    setText(c.published, fmtTime(k.published));
+    setTime(c.published, k.published);
   });
 }
 
@@ -317,8 +558,14 @@ async function main() {
   $("panel-processes").hidden = !panels.processes;
   $("panel-loggers").hidden = !panels.loggers;
   $("panel-keys").hidden = !panels.status_keys;
+  $("panel-etcd").hidden = !panels.etcd;
+  $("panel-kafka").hidden = !panels.kafka;
+  $("panel-routes").hidden = !panels.route_cache;
+  $("panel-metrics").hidden = !panels.metrics;
+  $("fleet-link").hidden = !panels.fleet;
+  setTime($("agent-started"), agentStart);
   tickUptime();
-  setInterval(tickUptime, 1000);
+  setInterval(() => { tickUptime(); tickTimes(); }, 1000);
 
   if (panels.status) {
     connect();
@@ -326,9 +573,24 @@ async function main() {
     setAgentBadge("–");
     setText($("conn"), "no status check");
   }
-  if (panels.loggers) { refreshLoggers(); setInterval(refreshLoggers, 10 * POLL_MS); }
+  if (panels.loggers) {
+    $("loggers-search").addEventListener("input", filterLoggers);
+    refreshLoggers();
+    setInterval(refreshLoggers, 10 * POLL_MS);
+  }
   if (panels.programs || panels.processes) { refreshProcs(); setInterval(refreshProcs, POLL_MS); }
   if (panels.status_keys) { refreshKeys(); setInterval(refreshKeys, POLL_MS); }
+  if (panels.etcd || panels.kafka || panels.route_cache) { refreshConnections(); setInterval(refreshConnections, POLL_MS); }
+  if (panels.metrics) {
+    $("metrics-path").textContent = panels.metrics;
+    refreshMetrics();
+    setInterval(refreshMetrics, POLL_MS);
+  }
+  if (panels.kafka_traffic && panels.kafka) {
+    for (const def of KAFKA_CHARTS) chartFor(def, $("kafka-charts"));
+    trafficTimer = setInterval(refreshTraffic, POLL_MS);
+    refreshTraffic();
+  }
 }
 
 main();

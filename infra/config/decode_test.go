@@ -2,12 +2,16 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/plinth-go/plinth/infra/config"
 )
@@ -24,6 +28,10 @@ type etcdConfig struct {
 	Labels      map[string]string `yaml:"labels"`
 	Weights     map[string]int    `yaml:"weights"`
 	Port        *uint16           `yaml:"port"`
+	// Meta and Colors take any YAML and enum text, so that the fuzz target
+	// reaches interface values and types that decode themselves.
+	Meta   map[string]any `yaml:"meta,omitempty"`
+	Colors []color        `yaml:"colors,omitempty"`
 }
 
 type tlsConfig struct {
@@ -185,6 +193,56 @@ func TestDecodeRejectsWithFileLineAndKey(t *testing.T) {
 			want: `etcd.conf:2: found a second YAML document; a config file holds one`,
 		},
 		{
+			name: "bad value in a merged mapping",
+			data: "peers:\n  - <<: {name: a, port: x}\n    timeout: 1s\n",
+			want: `etcd.conf:2: key "peers[0].port": cannot parse "x" as int`,
+		},
+		{
+			name: "bad value behind an alias is reported at the anchor",
+			data: "peers:\n  - &p {name: a, port: 1}\n  - *p\ndial-timeout: &t 5x\n",
+			want: `etcd.conf:4: key "dial-timeout": cannot parse "5x" as duration`,
+		},
+		{
+			name: "unknown key in a merged mapping",
+			data: "peers:\n  - name: a\n    <<: {prot: 1}\n",
+			want: `etcd.conf:3: unknown key "peers[0].prot" in etcd config`,
+		},
+		{
+			name: "merge of a scalar",
+			data: "tls:\n  <<: x\n",
+			want: `etcd.conf:2: key "tls": a merge (<<) needs a mapping or a list of mappings`,
+		},
+		{
+			name: "list item of the wrong kind",
+			data: "peers:\n  - name: a\n  - 3\n",
+			want: `etcd.conf:3: key "peers[1]": expected a mapping, got 3`,
+		},
+		{
+			name: "list inside a list of strings",
+			data: "endpoints:\n  - a\n  - [b]\n",
+			want: `etcd.conf:3: key "endpoints[1]": expected string, got a list`,
+		},
+		{
+			name: "list as a map key",
+			data: "weights:\n  ? [a, b]\n  : 1\n",
+			want: `etcd.conf:2: key "weights": a key must be a scalar, got a list`,
+		},
+		{
+			name: "duplicate key in a nested mapping",
+			data: "tls:\n  enabled: true\n\n  enabled: false\n",
+			want: `etcd.conf:4: duplicate key "tls.enabled", first set at line 2`,
+		},
+		{
+			name: "duplicate key in a list item",
+			data: "peers:\n  - name: a\n    port: 1\n    port: 2\n",
+			want: `etcd.conf:4: duplicate key "peers[0].port", first set at line 3`,
+		},
+		{
+			name: "duplicate key reports no problem inside the mapping",
+			data: "tls: {enabled: maybe, enabled: no}\n",
+			want: `etcd.conf:1: duplicate key "tls.enabled", first set at line 1`,
+		},
+		{
 			name: "several problems, one per line",
 			data: "dial-timeout: 5x\nmax-retries: three\nendpiont: x\n",
 			want: `etcd.conf:1: key "dial-timeout": cannot parse "5x" as duration` + "\n" +
@@ -281,6 +339,112 @@ func TestSaveThenLoadFileRoundTrips(t *testing.T) {
 	}
 }
 
+// color decodes itself from text and refuses unknown names, as enums such
+// as log levels do.
+type color string
+
+func (c *color) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "red", "green":
+		*c = color(b)
+		return nil
+	}
+	return fmt.Errorf("unknown color %q", b)
+}
+
+type paintConfig struct {
+	Main   color   `yaml:"main"`
+	Others []color `yaml:"others"`
+	Spare  *color  `yaml:"spare"`
+}
+
+func TestTextUnmarshalerErrorsNameTheKeyAndLine(t *testing.T) {
+	tests := []struct{ name, data, want string }{
+		{"field", "main: blue\n", `paint.conf:1: key "main": unknown color "blue"`},
+		{"pointer field", "main: red\nspare: teal\n", `paint.conf:2: key "spare": unknown color "teal"`},
+		// The type's message names the value, so the list's key is enough.
+		{"list item", "others:\n  - red\n  - pink\n", `paint.conf:3: key "others": unknown color "pink"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c paintConfig
+			err := config.Decode("paint.conf", []byte(tt.data), &c)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Decode(%q) = %v, want %s", tt.data, err, tt.want)
+			}
+		})
+	}
+}
+
+// acksConfig checks its settings like the Kafka client config does: a string
+// that must name one of a few choices.
+type acksConfig struct {
+	Addr string `yaml:"addr"`
+	Acks string `yaml:"required-acks"`
+	TLS  struct {
+		Enabled bool   `yaml:"enabled"`
+		CA      string `yaml:"ca-file"`
+	} `yaml:"tls"`
+}
+
+type keyError struct{ key, msg string }
+
+func (e *keyError) Error() string     { return fmt.Sprintf("setting %s: %s", e.key, e.msg) }
+func (e *keyError) ConfigKey() string { return e.key }
+
+func (c *acksConfig) CheckConfig() error {
+	var errs []error
+	switch c.Acks {
+	case "all", "local", "none":
+	default:
+		errs = append(errs, &keyError{"required-acks", fmt.Sprintf("%q is none of all, local, none", c.Acks)})
+	}
+	if c.TLS.Enabled && c.TLS.CA == "" {
+		errs = append(errs, fmt.Errorf("wrapped: %w", &keyError{"tls.ca-file", "needed with tls.enabled"}))
+	}
+	if c.Addr == "" {
+		errs = append(errs, errors.New("no addr"))
+	}
+	return errors.Join(errs...)
+}
+
+var _ config.Checker = (*acksConfig)(nil)
+
+func TestCheckerErrorsNameTheLineOfTheirKey(t *testing.T) {
+	tests := []struct{ name, data, want string }{
+		{"valid", "addr: a\nrequired-acks: local\n", ""},
+		{"bad choice", "addr: a\n\nrequired-acks: maybe\n", `acks.conf:3: setting required-acks: "maybe" is none of all, local, none`},
+		{"default that the file does not set", "addr: a\n", `acks.conf: setting required-acks: "" is none of all, local, none`},
+		{
+			"several, nested and without a key",
+			"required-acks: 1\ntls:\n  enabled: true\n",
+			`acks.conf:1: setting required-acks: "1" is none of all, local, none` + "\n" +
+				`acks.conf: wrapped: setting tls.ca-file: needed with tls.enabled` + "\n" +
+				`acks.conf: no addr`,
+		},
+		{"nested key in the file", "addr: a\nrequired-acks: all\ntls:\n  enabled: true\n  ca-file: \"\"\n",
+			`acks.conf:5: wrapped: setting tls.ca-file: needed with tls.enabled`},
+		{"type errors come first", "addr: a\nrequired-acks: [x]\n", `acks.conf:2: key "required-acks": expected string, got a list`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c acksConfig
+			err := config.Decode("acks.conf", []byte(tt.data), &c)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("Decode(%q) =\n%s\nwant\n%s", tt.data, got, tt.want)
+			}
+			var e *config.Error
+			if err != nil && !errors.As(err, &e) {
+				t.Errorf("Decode(%q) error %v is not an *Error", tt.data, err)
+			}
+		})
+	}
+}
+
 type inlineConfig struct {
 	Base  tlsConfig `yaml:",inline"`
 	Extra int       `yaml:"extra"`
@@ -302,14 +466,29 @@ func FuzzDecode(f *testing.F) {
 	// each kind of error and YAML features (anchors, flow style, tags).
 	f.Add([]byte("dial-timeout: 5s\npeers:\n  - name: a\n    port: 1\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The walk of the node tree that places problems agrees with
+		// yaml.v3: it finds none in what yaml.v3 accepts, and places at
+		// least one when yaml.v3 refuses a value (rather than failing on
+		// the document as a whole).
+		placed, yamlErr, parsed := config.Locate(data, &etcdConfig{})
+		var te *yaml.TypeError
+		switch {
+		case parsed && yamlErr == nil && len(placed) > 0:
+			t.Fatalf("Decode(%q): yaml.v3 accepts it, but the walk places %v", data, placed[0])
+		case parsed && errors.As(yamlErr, &te) && len(placed) == 0:
+			t.Fatalf("Decode(%q): yaml.v3 refuses it (%v), but the walk places nothing", data, yamlErr)
+		}
 		c := defaults()
 		err := config.Decode("fuzz.conf", data, &c)
 		if err == nil {
 			return
 		}
+		// Every problem names the file and a line.
 		for line := range strings.SplitSeq(err.Error(), "\n") {
-			if !strings.HasPrefix(line, "fuzz.conf:") {
-				t.Fatalf("Decode(%q) error line %q does not start with the file name", data, line)
+			rest, ok := strings.CutPrefix(line, "fuzz.conf:")
+			num, _, _ := strings.Cut(rest, ":")
+			if n, err := strconv.Atoi(num); !ok || err != nil || n < 1 {
+				t.Fatalf("Decode(%q) error line %q does not start with the file name and a line", data, line)
 			}
 		}
 		if !reflect.DeepEqual(c, defaults()) {

@@ -59,9 +59,14 @@
 //	http.conf:3: unknown key "endpiont" in http config
 //	etcd.conf:2: key "dial-timeout": cannot parse "5x" as duration
 //
-// A file with several problems yields an [errors.Join] of them, one per line;
-// [errors.As] finds the first. A file with errors leaves the decoded value
-// unchanged.
+// The line and the key come from the node tree of the document, not from
+// the text of the YAML library's messages. A file with several problems
+// yields an [errors.Join] of them, one per line; [errors.As] finds the
+// first. A file with errors leaves the decoded value unchanged.
+//
+// A config struct whose settings need checks beyond their types (a string
+// naming one of a few choices) implements [Checker]; its errors are placed
+// at the line of the key they name.
 //
 // # Concurrency
 //

@@ -7,13 +7,19 @@
 //
 //	t := measure.NewTracer("agent-start", log)
 //	start := time.Now()
-//	err := p.Init(ctx)
+//	err := p.Init()
 //	t.LogTime(p.String()+" init", start)
 //	...
 //	trace := t.Get() // entries, per-entity stats, overall duration
 //
 // Each LogTime also logs "<entity> took <duration>" at debug level with the
 // field tracer=<name>, when a logger is given and debug is enabled.
+//
+// # JSON
+//
+// [Trace], [Entry] and [Stat] encode to JSON with snake_case keys, and each
+// duration both as integer nanoseconds ("total_ns") and as text ("total":
+// "1.5ms"); see [Stat.MarshalJSON].
 //
 // # Memory
 //

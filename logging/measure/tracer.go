@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -44,36 +45,109 @@ type Tracer struct {
 }
 
 // Trace is a snapshot of a tracer. It is a copy: the caller may keep and
-// modify it.
+// modify it. Its JSON form is described in [Stat.MarshalJSON].
 type Trace struct {
 	// Name is the tracer's name.
-	Name string
+	Name string `json:"name"`
 	// Entries are the kept individual timings, oldest first.
-	Entries []Entry
+	Entries []Entry `json:"entries"`
 	// Stats aggregate every recorded timing per entity, sorted by entity.
-	Stats []Stat
+	Stats []Stat `json:"stats"`
 	// Overall is the sum of all recorded durations.
-	Overall time.Duration
+	Overall time.Duration `json:"overall_ns"`
 	// Dropped counts the entries recorded but no longer kept because of the
 	// entry cap; they still count in Stats and Overall.
-	Dropped int
+	Dropped int `json:"dropped"`
 }
 
-// Entry is one recorded timing.
+// Entry is one recorded timing. Its JSON form is described in
+// [Stat.MarshalJSON]; Start is RFC 3339 with nanoseconds.
 type Entry struct {
 	// Index numbers entries from 0 in recording order, so gaps left by
 	// dropped entries show.
-	Index    int
-	Entity   string
-	Start    time.Time
-	Duration time.Duration
+	Index    int           `json:"index"`
+	Entity   string        `json:"entity"`
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Stat aggregates the timings of one entity.
 type Stat struct {
-	Entity                   string
-	Count                    int
-	Total, Min, Max, Average time.Duration
+	Entity  string        `json:"entity"`
+	Count   int           `json:"count"`
+	Total   time.Duration `json:"total_ns"`
+	Min     time.Duration `json:"min_ns"`
+	Max     time.Duration `json:"max_ns"`
+	Average time.Duration `json:"average_ns"`
+}
+
+// MarshalJSON encodes s with snake_case keys and every duration twice: as
+// an integer number of nanoseconds under "<name>_ns", exact and easy to
+// compute with, and as text such as "1.5ms" under "<name>", for people:
+//
+//	{"entity":"etcd init","count":2,"total_ns":3000000,"total":"3ms",
+//	 "min_ns":1000000,"min":"1ms","max_ns":2000000,"max":"2ms",
+//	 "average_ns":1500000,"average":"1.5ms"}
+//
+// The text is [time.Duration.String], which [time.ParseDuration] reads back.
+// [Trace] and [Entry] encode their durations the same way ("overall_ns" and
+// "overall", "duration_ns" and "duration").
+func (s Stat) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Entity    string `json:"entity"`
+		Count     int    `json:"count"`
+		TotalNS   int64  `json:"total_ns"`
+		Total     string `json:"total"`
+		MinNS     int64  `json:"min_ns"`
+		Min       string `json:"min"`
+		MaxNS     int64  `json:"max_ns"`
+		Max       string `json:"max"`
+		AverageNS int64  `json:"average_ns"`
+		Average   string `json:"average"`
+	}{
+		s.Entity, s.Count,
+		int64(s.Total), s.Total.String(),
+		int64(s.Min), s.Min.String(),
+		int64(s.Max), s.Max.String(),
+		int64(s.Average), s.Average.String(),
+	})
+}
+
+// UnmarshalJSON decodes the form MarshalJSON writes. The "_ns" integers are
+// authoritative; the text forms are ignored.
+func (s *Stat) UnmarshalJSON(data []byte) error {
+	type plain Stat // the same fields and tags, without these methods
+	return json.Unmarshal(data, (*plain)(s))
+}
+
+// MarshalJSON encodes e as described in [Stat.MarshalJSON].
+func (e Entry) MarshalJSON() ([]byte, error) {
+	type plain Entry
+	return json.Marshal(struct {
+		plain
+		Duration string `json:"duration"`
+	}{plain(e), e.Duration.String()})
+}
+
+// UnmarshalJSON decodes the form MarshalJSON writes, from "duration_ns".
+func (e *Entry) UnmarshalJSON(data []byte) error {
+	type plain Entry
+	return json.Unmarshal(data, (*plain)(e))
+}
+
+// MarshalJSON encodes t as described in [Stat.MarshalJSON].
+func (t Trace) MarshalJSON() ([]byte, error) {
+	type plain Trace
+	return json.Marshal(struct {
+		plain
+		Overall string `json:"overall"`
+	}{plain(t), t.Overall.String()})
+}
+
+// UnmarshalJSON decodes the form MarshalJSON writes, from "overall_ns".
+func (t *Trace) UnmarshalJSON(data []byte) error {
+	type plain Trace
+	return json.Unmarshal(data, (*plain)(t))
 }
 
 // NewTracer returns a tracer named name. If log is not nil, every

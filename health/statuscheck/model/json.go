@@ -8,8 +8,88 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
+
+// The values are encoded by encoding/json through the mirror structs below
+// rather than by a hand-written encoder. BenchmarkStatusJSON (json_bench_test.go)
+// compares the two on the values the publisher writes, into a reused buffer
+// (go test -run=^$ -bench=. -benchmem -count=5; medians on a 2-core VM shared
+// with other work, so the times are rough):
+//
+//	                     hand-written            encoding/json
+//	plugin key            1.9 µs, 0 allocs        3.0 µs, 0 allocs
+//	agent, 5 plugins      3.6 µs, 0 allocs        8.8 µs, 0 allocs
+//	agent, 50 plugins    20.8 µs, 0 allocs       37.3 µs, 0 allocs
+//
+// encoding/json allocates nothing either once its encoder and mirrors are
+// pooled, so publishing stays allocation-free apart from the value it keeps;
+// it is slower, but a status is encoded only when it changed. The bytes are
+// the same as the hand-written encoder's (TestEncodingMatchesTheHandWrittenBytes)
+// except in four characters no status text is expected to hold: encoding/json
+// writes U+2028 and U+2029 as \u2028 and \u2029, and backspace and form feed
+// as \b and \f; readers decode either form to the same string.
+
+type pluginJSON struct {
+	Name       string `json:"name,omitempty"`
+	State      int32  `json:"state"`
+	LastChange int64  `json:"last_change"`
+	LastUpdate int64  `json:"last_update"`
+	Error      string `json:"error,omitempty"`
+}
+
+type agentJSON struct {
+	State        int32        `json:"state"`
+	LastChange   int64        `json:"last_change"`
+	LastUpdate   int64        `json:"last_update"`
+	StartTime    int64        `json:"start_time"`
+	BuildVersion string       `json:"build_version,omitempty"`
+	BuildDate    string       `json:"build_date,omitempty"`
+	CommitHash   string       `json:"commit_hash,omitempty"`
+	Plugins      []pluginJSON `json:"plugins"`
+}
+
+func (m *pluginJSON) set(s *PluginStatus) {
+	*m = pluginJSON{s.GetName(), int32(s.GetState()), s.GetLastChange(), s.GetLastUpdate(), s.GetError()}
+}
+
+// encoder is an encoding/json Encoder with its buffer and mirrors, pooled so
+// that encoding allocates nothing. HTML escaping is off: <, > and & in
+// errors are stored as written.
+type encoder struct {
+	buf    bytes.Buffer
+	enc    *json.Encoder
+	plugin pluginJSON
+	agent  agentJSON
+}
+
+// maxPooledBuffer keeps the buffer of an unusually large status (thousands
+// of plugins) out of the pool.
+const maxPooledBuffer = 64 << 10
+
+var encoders = sync.Pool{New: func() any {
+	e := &encoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
+
+// encode appends the JSON of v, a mirror inside e, to b.
+func (e *encoder) encode(b []byte, v any) []byte {
+	e.buf.Reset()
+	// Strings and integers cannot fail to encode: invalid UTF-8 becomes
+	// U+FFFD.
+	_ = e.enc.Encode(v)
+	b = append(b, bytes.TrimSuffix(e.buf.Bytes(), []byte("\n"))...)
+	// Drop the strings and plugins, so that the pool keeps no status alive.
+	clear(e.agent.Plugins)
+	e.plugin, e.agent = pluginJSON{}, agentJSON{Plugins: e.agent.Plugins[:0]}
+	if e.buf.Cap() <= maxPooledBuffer {
+		encoders.Put(e)
+	}
+	return b
+}
 
 // MarshalJSON returns the JSON of s as stored under a plugin status key:
 // state, last_change and last_update always, name and error when set.
@@ -17,25 +97,12 @@ func (s *PluginStatus) MarshalJSON() ([]byte, error) {
 	return s.AppendJSON(make([]byte, 0, 96)), nil
 }
 
-// AppendJSON appends the JSON of s (see MarshalJSON) to b.
+// AppendJSON appends the JSON of s (see MarshalJSON) to b. It allocates
+// nothing when b has room.
 func (s *PluginStatus) AppendJSON(b []byte) []byte {
-	b = append(b, '{')
-	if s.GetName() != "" {
-		b = append(b, `"name":`...)
-		b = appendString(b, s.GetName())
-		b = append(b, ',')
-	}
-	b = append(b, `"state":`...)
-	b = strconv.AppendInt(b, int64(s.GetState()), 10)
-	b = append(b, `,"last_change":`...)
-	b = strconv.AppendInt(b, s.GetLastChange(), 10)
-	b = append(b, `,"last_update":`...)
-	b = strconv.AppendInt(b, s.GetLastUpdate(), 10)
-	if s.GetError() != "" {
-		b = append(b, `,"error":`...)
-		b = appendString(b, s.GetError())
-	}
-	return append(b, '}')
+	e := encoders.Get().(*encoder)
+	e.plugin.set(s)
+	return e.encode(b, &e.plugin)
 }
 
 // MarshalJSON returns the JSON of s as stored under the agent status key:
@@ -45,36 +112,22 @@ func (s *AgentStatus) MarshalJSON() ([]byte, error) {
 	return s.AppendJSON(make([]byte, 0, 160+96*len(s.GetPlugins()))), nil
 }
 
-// AppendJSON appends the JSON of s (see MarshalJSON) to b.
+// AppendJSON appends the JSON of s (see MarshalJSON) to b. It allocates
+// nothing when b has room.
 func (s *AgentStatus) AppendJSON(b []byte) []byte {
-	b = append(b, `{"state":`...)
-	b = strconv.AppendInt(b, int64(s.GetState()), 10)
-	b = append(b, `,"last_change":`...)
-	b = strconv.AppendInt(b, s.GetLastChange(), 10)
-	b = append(b, `,"last_update":`...)
-	b = strconv.AppendInt(b, s.GetLastUpdate(), 10)
-	b = append(b, `,"start_time":`...)
-	b = strconv.AppendInt(b, s.GetStartTime(), 10)
-	for _, f := range [...]struct{ key, val string }{
-		{"build_version", s.GetBuildVersion()},
-		{"build_date", s.GetBuildDate()},
-		{"commit_hash", s.GetCommitHash()},
-	} {
-		if f.val != "" {
-			b = append(b, ',', '"')
-			b = append(b, f.key...)
-			b = append(b, '"', ':')
-			b = appendString(b, f.val)
-		}
+	e := encoders.Get().(*encoder)
+	plugins := e.agent.Plugins[:0]
+	if plugins == nil {
+		plugins = []pluginJSON{} // "plugins":[] rather than null
 	}
-	b = append(b, `,"plugins":[`...)
-	for i, p := range s.GetPlugins() {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = p.AppendJSON(b)
+	for _, p := range s.GetPlugins() {
+		var m pluginJSON
+		m.set(p)
+		plugins = append(plugins, m)
 	}
-	return append(b, ']', '}')
+	e.agent = agentJSON{int32(s.GetState()), s.GetLastChange(), s.GetLastUpdate(), s.GetStartTime(),
+		s.GetBuildVersion(), s.GetBuildDate(), s.GetCommitHash(), plugins}
+	return e.encode(b, &e.agent)
 }
 
 // UnmarshalJSON decodes the JSON of a plugin status into s, replacing its
@@ -275,41 +328,4 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Unlike encoding/json it leaves
-// <, > and & alone, so errors read as written; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
 }

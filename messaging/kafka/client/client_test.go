@@ -14,30 +14,46 @@ import (
 
 func TestSASLMechanismsAuthenticate(t *testing.T) {
 	tests := []struct {
+		name      string
 		mechanism string
+		user      string // the broker knows this user, with the password "secret"
 		password  string
-		wantErr   bool
+		wantErr   string // "" when Connect must succeed
 	}{
-		{client.SASLPlain, "secret", false},
-		{client.SASLSCRAMSHA256, "secret", false},
-		{client.SASLSCRAMSHA512, "secret", false},
-		{client.SASLSCRAMSHA256, "wrong", true},
+		{"plain", client.SASLPlain, "agent", "secret", ""},
+		{"scram-sha-256", client.SASLSCRAMSHA256, "agent", "secret", ""},
+		{"scram-sha-512", client.SASLSCRAMSHA512, "agent", "secret", ""},
+		// ',' and '=' delimit SCRAM attributes and must be escaped in the
+		// user name.
+		{"scram name with delimiters", client.SASLSCRAMSHA256, "team=a,agent", "secret", ""},
+		{"scram non-ascii password", client.SASLSCRAMSHA512, "agent", "sécret ", ""},
+		{"scram-sha-256 wrong password", client.SASLSCRAMSHA256, "agent", "wrong",
+			`SASL SCRAM-SHA-256 authentication as "agent" failed`},
+		{"scram-sha-512 wrong password", client.SASLSCRAMSHA512, "agent", "wrong",
+			`SASL SCRAM-SHA-512 authentication as "agent" failed`},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%s/wrong=%v", tt.mechanism, tt.wantErr), func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
+			password := "secret"
+			if tt.wantErr == "" {
+				password = tt.password
+			}
 			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(),
-				kfake.Superuser(tt.mechanism, "agent", "secret"), kfake.SeedTopics(1, "auth"))
+				kfake.Superuser(tt.mechanism, tt.user, password), kfake.SeedTopics(1, "auth"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer cluster.Close()
 			cfg := client.Config{Addrs: cluster.ListenAddrs(), DialTimeout: 5 * time.Second,
-				SASL: client.SASL{Mechanism: tt.mechanism, User: "agent", Password: tt.password}}
+				SASL: client.SASL{Mechanism: tt.mechanism, User: tt.user, Password: tt.password}}
 			c, err := client.Connect(cfg)
-			if tt.wantErr {
+			if tt.wantErr != "" {
 				if err == nil {
 					c.Close()
 					t.Fatal("Connect with a wrong password succeeded")
+				}
+				if !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("Connect with a wrong password = %v, want it to say %s", err, tt.wantErr)
 				}
 				return
 			}
@@ -54,6 +70,21 @@ func TestSASLMechanismsAuthenticate(t *testing.T) {
 				t.Errorf("SendSync: %v", err)
 			}
 		})
+	}
+}
+
+func TestConnectFailureWithoutAuthIsNotBlamedOnSASL(t *testing.T) {
+	// Nothing listens: the SCRAM exchange never begins, so the error must
+	// not suggest a wrong password.
+	cfg := client.Config{Addrs: []string{"127.0.0.1:1"}, DialTimeout: time.Second,
+		SASL: client.SASL{Mechanism: client.SASLSCRAMSHA256, User: "agent", Password: "secret"}}
+	c, err := client.Connect(cfg)
+	if err == nil {
+		c.Close()
+		t.Fatal("Connect to a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "authentication") {
+		t.Errorf("Connect to a closed port = %v, want no mention of authentication", err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/xdg-go/scram"
 )
 
 // DefaultAddr is the broker used when Config.Addrs is empty.
@@ -149,13 +150,29 @@ func (c *Config) Validate() error {
 	return err
 }
 
+// CheckConfig implements config.Checker: it is Validate, so that a file
+// with a bad setting (required-acks: maybe) is refused when it is loaded,
+// with the file and line of the key.
+func (c *Config) CheckConfig() error { return c.Validate() }
+
+// keyError is an invalid setting. ConfigKey lets infra/config find the key
+// in the config file.
+type keyError struct {
+	key, msg string
+}
+
+func (e *keyError) Error() string { return fmt.Sprintf("kafka: config key %q: %s", e.key, e.msg) }
+
+// ConfigKey returns the key of the setting, such as "required-acks".
+func (e *keyError) ConfigKey() string { return e.key }
+
 // Sarama returns the sarama configuration for c. The producer settings
 // suit the producers of this package: successes and errors are returned and
 // the partitioner honours partitions chosen per message.
 func (c *Config) Sarama() (*sarama.Config, error) {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("kafka: config key %q: %s", key, fmt.Sprintf(format, args...)))
+		errs = append(errs, &keyError{key: key, msg: fmt.Sprintf(format, args...)})
 	}
 	sc := sarama.NewConfig()
 
@@ -330,10 +347,10 @@ func (s *SASL) apply(sc *sarama.Config) error {
 		sc.Net.SASL.Mechanism = sarama.SASLTypePlaintext
 	case SASLSCRAMSHA256:
 		sc.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA256
-		sc.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return newSCRAMClient(sha256Hash) }
+		sc.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return newSCRAMClient(scram.SHA256) }
 	case SASLSCRAMSHA512:
 		sc.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
-		sc.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return newSCRAMClient(sha512Hash) }
+		sc.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return newSCRAMClient(scram.SHA512) }
 	default:
 		return fmt.Errorf("mechanism %q is none of %s, %s, %s", s.Mechanism, SASLPlain, SASLSCRAMSHA256, SASLSCRAMSHA512)
 	}
@@ -342,15 +359,26 @@ func (s *SASL) apply(sc *sarama.Config) error {
 
 // Connect opens a sarama client to the brokers of c. It fails when no
 // broker answers; sarama then retries on its own inside the client, so one
-// successful Connect is enough for the life of the client.
+// successful Connect is enough for the life of the client. When a SCRAM
+// exchange began but the broker did not accept it, the error says that
+// authentication failed, even when the broker just closed the connection.
 func Connect(c Config) (sarama.Client, error) {
 	sc, err := c.Sarama()
 	if err != nil {
 		return nil, err
 	}
+	var trace scramTrace
+	if gen := sc.Net.SASL.SCRAMClientGeneratorFunc; gen != nil {
+		sc.Net.SASL.SCRAMClientGeneratorFunc = trace.wrap(gen)
+	}
 	cl, err := sarama.NewClient(c.Brokers(), sc)
 	if err != nil {
-		return nil, fmt.Errorf("kafka: connect to %s: %w", strings.Join(c.Brokers(), ","), err)
+		brokers := strings.Join(c.Brokers(), ",")
+		if trace.failed() {
+			return nil, fmt.Errorf("kafka: connect to %s: SASL %s authentication as %q failed (check user, password and mechanism): %w",
+				brokers, sc.Net.SASL.Mechanism, c.SASL.User, err)
+		}
+		return nil, fmt.Errorf("kafka: connect to %s: %w", brokers, err)
 	}
 	return cl, nil
 }

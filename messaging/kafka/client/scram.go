@@ -1,138 +1,87 @@
 package client
 
 import (
-	"crypto/hmac"
-	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/sha512"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"hash"
-	"strconv"
-	"strings"
+	"sync/atomic"
+
+	"github.com/IBM/sarama"
+	"github.com/xdg-go/scram"
 )
 
-var (
-	sha256Hash = sha256.New
-	sha512Hash = sha512.New
-)
-
-// scramClient is the client side of a SCRAM exchange (RFC 5802), without
-// channel binding, as Kafka uses it. Names and passwords are used as given
-// (no SASLprep), which is exact for ASCII credentials.
+// scramClient is sarama's side of a SCRAM exchange (RFC 5802, without
+// channel binding, as Kafka speaks it), driven by a conversation of
+// github.com/xdg-go/scram. sarama makes one per connection attempt through
+// SASL.apply's generator and calls Begin before each exchange.
 type scramClient struct {
-	newHash func() hash.Hash
-
-	step            int
-	gs2Header       string
-	clientFirstBare string
-	nonce           string
-	password        string
-	serverSignature []byte
-	done            bool
+	hash scram.HashGeneratorFcn
+	conv *scram.ClientConversation
 }
 
-func newSCRAMClient(h func() hash.Hash) *scramClient { return &scramClient{newHash: h} }
+var _ sarama.SCRAMClient = (*scramClient)(nil)
 
+func newSCRAMClient(hash scram.HashGeneratorFcn) *scramClient { return &scramClient{hash: hash} }
+
+// Begin starts a new conversation for user.
 func (c *scramClient) Begin(user, password, authzID string) error {
-	var raw [18]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return err
+	// Kafka brokers derive the stored keys from the password's UTF-8 bytes
+	// as given, and Kafka's own clients send names unprepared: SASLprep
+	// here would lock out users whose credentials it changes.
+	cl, err := c.hash.NewClientUnprepped(user, password, authzID)
+	if err != nil {
+		return fmt.Errorf("scram: %w", err)
 	}
-	c.nonce = base64.RawStdEncoding.EncodeToString(raw[:])
-	c.password = password
-	c.gs2Header = "n,"
-	if authzID != "" {
-		c.gs2Header += "a=" + scramName(authzID)
-	}
-	c.gs2Header += ","
-	c.clientFirstBare = "n=" + scramName(user) + ",r=" + c.nonce
-	c.step, c.done = 0, false
+	c.conv = cl.NewConversation()
 	return nil
 }
 
+// Step answers the server's challenge; the last step checks the server's
+// signature, so a broker that does not know the password is refused too.
 func (c *scramClient) Step(challenge string) (string, error) {
-	c.step++
-	switch c.step {
-	case 1:
-		return c.gs2Header + c.clientFirstBare, nil
-	case 2:
-		return c.clientFinal(challenge)
-	case 3:
-		c.done = true
-		return "", c.verifyServer(challenge)
-	default:
-		return "", errors.New("scram: exchange already finished")
+	if c.conv == nil {
+		return "", errors.New("scram: step before begin")
 	}
-}
-
-func (c *scramClient) Done() bool { return c.done }
-
-func (c *scramClient) clientFinal(serverFirst string) (string, error) {
-	attrs := scramAttrs(serverFirst)
-	nonce, salt64, iterText := attrs["r"], attrs["s"], attrs["i"]
-	if !strings.HasPrefix(nonce, c.nonce) || len(nonce) == len(c.nonce) {
-		return "", errors.New("scram: server nonce does not extend the client nonce")
-	}
-	salt, err := base64.StdEncoding.DecodeString(salt64)
-	if err != nil {
-		return "", fmt.Errorf("scram: bad salt: %w", err)
-	}
-	iter, err := strconv.Atoi(iterText)
-	if err != nil || iter < 1 {
-		return "", fmt.Errorf("scram: bad iteration count %q", iterText)
-	}
-	salted, err := pbkdf2.Key(c.newHash, c.password, salt, iter, c.newHash().Size())
+	resp, err := c.conv.Step(challenge)
 	if err != nil {
 		return "", fmt.Errorf("scram: %w", err)
 	}
-	clientKey := c.hmac(salted, "Client Key")
-	h := c.newHash()
-	h.Write(clientKey)
-	storedKey := h.Sum(nil)
-
-	withoutProof := "c=" + base64.StdEncoding.EncodeToString([]byte(c.gs2Header)) + ",r=" + nonce
-	authMessage := c.clientFirstBare + "," + serverFirst + "," + withoutProof
-	proof := c.hmac(storedKey, authMessage)
-	for i := range proof {
-		proof[i] ^= clientKey[i]
-	}
-	c.serverSignature = c.hmac(c.hmac(salted, "Server Key"), authMessage)
-	return withoutProof + ",p=" + base64.StdEncoding.EncodeToString(proof), nil
+	return resp, nil
 }
 
-func (c *scramClient) verifyServer(serverFinal string) error {
-	attrs := scramAttrs(serverFinal)
-	if e, ok := attrs["e"]; ok {
-		return fmt.Errorf("scram: server refused: %s", e)
-	}
-	sig, err := base64.StdEncoding.DecodeString(attrs["v"])
-	if err != nil || subtle.ConstantTimeCompare(sig, c.serverSignature) != 1 {
-		return errors.New("scram: server signature does not match")
-	}
-	return nil
+// Done reports whether the conversation is over, successfully or not.
+func (c *scramClient) Done() bool { return c.conv != nil && c.conv.Done() }
+
+// scramTrace counts the SCRAM exchanges of one Connect call so that a failed
+// connect can say that authentication failed: a broker may close the
+// connection on a wrong password instead of answering, and sarama then
+// reports a bare EOF.
+type scramTrace struct {
+	begun, verified atomic.Int64
 }
 
-func (c *scramClient) hmac(key []byte, msg string) []byte {
-	m := hmac.New(c.newHash, key)
-	m.Write([]byte(msg))
-	return m.Sum(nil)
+// wrap returns a generator whose clients count their exchanges in t.
+func (t *scramTrace) wrap(gen func() sarama.SCRAMClient) func() sarama.SCRAMClient {
+	return func() sarama.SCRAMClient { return &tracedSCRAM{SCRAMClient: gen(), trace: t} }
 }
 
-// scramName escapes the characters that delimit SCRAM attributes.
-func scramName(s string) string {
-	return strings.NewReplacer("=", "=3D", ",", "=2C").Replace(s)
+// failed reports whether an exchange began and did not end with a verified
+// server signature.
+func (t *scramTrace) failed() bool { return t.begun.Load() > t.verified.Load() }
+
+type tracedSCRAM struct {
+	sarama.SCRAMClient
+	trace *scramTrace
 }
 
-func scramAttrs(msg string) map[string]string {
-	attrs := map[string]string{}
-	for _, part := range strings.Split(msg, ",") {
-		if k, v, ok := strings.Cut(part, "="); ok {
-			attrs[k] = v
-		}
+func (c *tracedSCRAM) Begin(user, password, authzID string) error {
+	c.trace.begun.Add(1)
+	return c.SCRAMClient.Begin(user, password, authzID)
+}
+
+func (c *tracedSCRAM) Step(challenge string) (string, error) {
+	resp, err := c.SCRAMClient.Step(challenge)
+	if err == nil && c.SCRAMClient.Done() {
+		c.trace.verified.Add(1)
 	}
-	return attrs
+	return resp, err
 }

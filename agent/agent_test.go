@@ -833,7 +833,7 @@ func TestUnknownTagOptionIsAnError(t *testing.T) {
 	p := &badTag{}
 	p.SetName("bad")
 	_, err := agent.New(agent.Args(), quiet(), agent.AllPlugins(p, newGreeter("g")))
-	want := "agent: bad.G: unknown option \"optinal\" in tag `plinth:\"optinal\"` (want optional, unordered or -)"
+	want := "agent: bad.G: unknown option \"optinal\" in tag `plinth:\"optinal\"` (want optional, unordered, ordered or -)"
 	if err == nil || err.Error() != want {
 		t.Errorf("New() = %v\nwant %s", err, want)
 	}

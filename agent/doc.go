@@ -19,13 +19,20 @@
 //     stays nil when no plugin provides its type; a field tagged
 //     `plinth:"-"` is ignored.
 //
-// A field tagged `plinth:"unordered"` is filled or followed like any other
-// but is not a start dependency: it breaks a cycle between two plugins that
-// use each other, one of them only after Init (see docs/agent.md).
+// Each filled or followed field is a dependency: its plugin starts first.
+// Two kinds of fields are filled or followed like any other but are not
+// start dependencies, which lets two plugins use each other without a cycle:
 //
-// Each filled or followed field is a dependency. The start order puts
-// dependencies first and is otherwise stable: roots in the order given,
-// dependencies in field order. [Agent.Graph] and [Agent.DOT] show it.
+//   - a field whose type is an interface the plugin it holds may be called
+//     through at any time, as that plugin declares by implementing
+//     [UnorderedProvider] (a status check that collects reports, for one);
+//   - a field tagged `plinth:"unordered"`, whose plugin is used only from
+//     AfterInit on, or is safe to call before its Init.
+//
+// The tag `plinth:"ordered"` makes a field of the first kind a start
+// dependency again. The start order puts dependencies first and is otherwise
+// stable: roots in the order given, dependencies in field order.
+// [Agent.Graph] and [Agent.DOT] show it, with the unordered fields.
 //
 // Wiring errors come from New and name the field involved: a dependency
 // cycle ("a -> b -> a"), a field no plugin provides or that several provide

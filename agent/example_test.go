@@ -3,6 +3,7 @@ package agent_test
 import (
 	"fmt"
 	"io"
+	"reflect"
 
 	"github.com/plinth-go/plinth/agent"
 	"github.com/plinth-go/plinth/infra"
@@ -54,4 +55,60 @@ func Example() {
 	// clock: Init
 	// reporter: Init, it is noon
 	// reporter: Close
+}
+
+// Journal is what plugins report to; the journal plugin accepts reports at
+// any time, before its own Init too.
+type Journal interface{ Note(msg string) }
+
+type journal struct {
+	infra.PluginDeps
+	Disk  *disk // the journal writes through the disk: it starts after it
+	notes []string
+}
+
+// UnorderedTypes tells the agent that a plugin holding the journal as a
+// Journal need not start after it.
+func (j *journal) UnorderedTypes() []reflect.Type { return []reflect.Type{reflect.TypeFor[Journal]()} }
+
+func (j *journal) Init() error {
+	fmt.Println("journal: Init, notes so far:", j.notes)
+	return nil
+}
+func (j *journal) Note(msg string) { j.notes = append(j.notes, msg) }
+
+type disk struct {
+	infra.PluginDeps
+	Journal Journal // no tag: filled, but the journal does not start first
+}
+
+func (d *disk) Init() error { d.Journal.Note("disk mounted"); fmt.Println("disk: Init"); return nil }
+
+func ExampleUnorderedProvider() {
+	j := &journal{Disk: &disk{}}
+	j.SetName("journal")
+	j.Disk.SetName("disk")
+
+	a, err := agent.New(
+		agent.AllPlugins(j),
+		agent.Args(),
+		agent.Logs(logging.NewRegistry(logging.WithOutput(io.Discard))),
+	)
+	if err != nil {
+		fmt.Println(err) // without UnorderedTypes: "dependency cycle: journal -> disk -> journal"
+		return
+	}
+	fmt.Print(a.Graph())
+	if err := a.Start(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = a.Stop()
+	// Output:
+	// 1. disk (*agent_test.disk)
+	//      ~> journal (disk.Journal, unordered)
+	// 2. journal (*agent_test.journal)
+	//      -> disk (journal.Disk)
+	// disk: Init
+	// journal: Init, notes so far: [disk mounted]
 }

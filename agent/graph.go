@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,13 +15,41 @@ import (
 // tagKey is the struct tag that changes how the agent treats a field:
 // `plinth:"optional"` leaves a nil field nil when no plugin provides its type,
 // `plinth:"unordered"` fills or follows the field without making it a start
-// dependency, and `plinth:"-"` makes the agent ignore the field entirely.
-// Options combine with commas: `plinth:"optional,unordered"`.
+// dependency, `plinth:"ordered"` makes it one even when its provider is an
+// UnorderedProvider, and `plinth:"-"` makes the agent ignore the field
+// entirely. Options combine with commas: `plinth:"optional,unordered"`.
 const tagKey = "plinth"
 
 // fieldTag is a parsed plinth tag.
 type fieldTag struct {
-	skip, optional, unordered bool
+	skip, optional, unordered, ordered bool
+}
+
+// UnorderedProvider is implemented by a plugin that other plugins may call,
+// through the interfaces it lists, at any time: from its construction on,
+// before and during its own Init, and after its Close. Such a plugin is a
+// sink: a status check that collects the reports of every plugin, while it
+// depends itself on a store that reports to it too.
+//
+// A field whose type is one of the listed interfaces, or an interface whose
+// methods all belong to one of them (a small interface defined by the
+// consumer), is filled or followed as usual but is not a start dependency,
+// exactly as if it were tagged `plinth:"unordered"`: the field needs no tag
+// and forms no cycle. A field of another type holding the same plugin (its
+// pointer type, or an interface with other methods) still makes it start
+// first. The tag `plinth:"ordered"` restores the order for one field.
+//
+// The rule decides the order, not whether the field is required: a field
+// that no plugin provides is still an error unless it is tagged
+// `plinth:"optional"`, so that a plugin that calls its field without a nil
+// check learns at New, not with a panic at start, that the provider is
+// missing.
+type UnorderedProvider interface {
+	// UnorderedTypes returns the interface types through which the plugin
+	// may be called at any time; reflect.TypeFor[T]() gives one. New calls
+	// it once, before any Init. Each must be an interface that the plugin
+	// implements, else New fails naming the plugin.
+	UnorderedTypes() []reflect.Type
 }
 
 func parseTag(path, tag string) (fieldTag, error) {
@@ -38,11 +67,28 @@ func parseTag(path, tag string) (fieldTag, error) {
 			t.optional = true
 		case "unordered":
 			t.unordered = true
+		case "ordered":
+			t.ordered = true
 		default:
-			return t, fmt.Errorf("agent: %s: unknown option %q in tag `plinth:%q` (want optional, unordered or -)", path, opt, tag)
+			return t, fmt.Errorf("agent: %s: unknown option %q in tag `plinth:%q` (want optional, unordered, ordered or -)", path, opt, tag)
 		}
 	}
+	if t.ordered && t.unordered {
+		return t, fmt.Errorf("agent: %s: tag `plinth:%q` says both ordered and unordered", path, tag)
+	}
 	return t, nil
+}
+
+// orders reports whether a field with this tag and static type t, holding
+// the plugin d, makes d a start dependency.
+func (t fieldTag) orders(d *node, typ reflect.Type) bool {
+	switch {
+	case t.ordered:
+		return true
+	case t.unordered:
+		return false
+	}
+	return !d.unorderedFor(typ)
 }
 
 var (
@@ -59,17 +105,76 @@ type node struct {
 	found  string  // where the plugin was found: "root[0]" or "a.Deps.B"
 	deps   []*node // direct dependencies, in field order, without duplicates
 	depVia []string
-	index  int // position in the start order
+	// uses are the plugins n holds in unordered fields, for Graph and DOT
+	// only: they do not take part in the order.
+	uses    []*node
+	usesVia []string
+	// unordered are the interfaces the plugin may be called through at any
+	// time (UnorderedProvider).
+	unordered []reflect.Type
+	index     int // position in the start order
 }
 
 func (n *node) addDep(d *node, via string) {
-	for _, x := range n.deps {
-		if x == d {
-			return
+	if !slices.Contains(n.deps, d) {
+		n.deps = append(n.deps, d)
+		n.depVia = append(n.depVia, via)
+	}
+}
+
+func (n *node) addUse(d *node, via string) {
+	if !slices.Contains(n.uses, d) {
+		n.uses = append(n.uses, d)
+		n.usesVia = append(n.usesVia, via)
+	}
+}
+
+// link records that n holds d in the field at via, of static type typ.
+func (n *node) link(d *node, via string, tag fieldTag, typ reflect.Type) {
+	switch {
+	case d == n:
+	case tag.orders(d, typ):
+		n.addDep(d, via)
+	default:
+		n.addUse(d, via)
+	}
+}
+
+// unorderedFor reports whether a field of type t may hold n without n
+// starting first: t is an interface whose methods all belong to one of the
+// interfaces n may be called through at any time.
+func (n *node) unorderedFor(t reflect.Type) bool {
+	if t.Kind() != reflect.Interface || t.NumMethod() == 0 {
+		return false
+	}
+	for _, u := range n.unordered {
+		if u.Implements(t) {
+			return true
 		}
 	}
-	n.deps = append(n.deps, d)
-	n.depVia = append(n.depVia, via)
+	return false
+}
+
+// readUnordered asks an UnorderedProvider for its interfaces and checks them.
+func (n *node) readUnordered() error {
+	up, ok := n.plugin.(UnorderedProvider)
+	if !ok {
+		return nil
+	}
+	var errs []error
+	for _, u := range up.UnorderedTypes() {
+		switch {
+		case u == nil:
+			errs = append(errs, fmt.Errorf("agent: %s: %s.UnorderedTypes lists a nil type (use reflect.TypeFor[T]() for an interface T)", n.found, n.typ))
+		case u.Kind() != reflect.Interface:
+			errs = append(errs, fmt.Errorf("agent: %s: %s.UnorderedTypes lists %s, which is not an interface (list the interfaces through which the plugin may be called at any time)", n.found, n.typ, u))
+		case !n.typ.Implements(u):
+			errs = append(errs, fmt.Errorf("agent: %s: %s.UnorderedTypes lists %s, which %s does not implement", n.found, n.typ, u, n.typ))
+		default:
+			n.unordered = append(n.unordered, u)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // graph is the set of plugins of an agent, in discovery order.
@@ -111,6 +216,9 @@ func (g *graph) add(p infra.Plugin, found string, errs *[]error) (*node, error) 
 	n := &node{plugin: p, typ: v.Type(), found: found}
 	g.byKey[p] = n
 	g.nodes = append(g.nodes, n)
+	if err := n.readUnordered(); err != nil {
+		*errs = append(*errs, err)
+	}
 	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
 		n.name = p.String() // the name is only needed for paths below; checked later
 		g.walk(n, v.Elem(), n.label(), errs)
@@ -148,7 +256,7 @@ func (g *graph) walk(n *node, v reflect.Value, path string, errs *[]error) {
 			g.walk(n, fv, fpath, errs)
 			continue
 		}
-		g.follow(n, fv, fpath, !tag.unordered, errs)
+		g.follow(n, fv, fpath, tag, errs)
 	}
 }
 
@@ -159,38 +267,38 @@ func embeddedStruct(f reflect.StructField) bool {
 	return f.Anonymous && f.Type.Kind() == reflect.Struct
 }
 
-// follow records a dependency on the plugin held by fv, if any.
-func (g *graph) follow(n *node, fv reflect.Value, path string, ordered bool, errs *[]error) {
+// follow records a dependency on the plugin held by fv, if any. The static
+// type of fv (the field's, or the element's in a slice) decides, with the
+// tag, whether the dependency orders the start.
+func (g *graph) follow(n *node, fv reflect.Value, path string, tag fieldTag, errs *[]error) {
 	switch fv.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if fv.IsNil() {
 			return
 		}
 		if p, ok := fv.Interface().(infra.Plugin); ok {
-			g.link(n, p, path, ordered, errs)
+			g.link(n, p, path, tag, fv.Type(), errs)
 		}
 	case reflect.Struct:
 		if fv.CanAddr() {
 			if p, ok := fv.Addr().Interface().(infra.Plugin); ok {
-				g.link(n, p, path, ordered, errs)
+				g.link(n, p, path, tag, fv.Type(), errs)
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		for j := range fv.Len() {
-			g.follow(n, fv.Index(j), fmt.Sprintf("%s[%d]", path, j), ordered, errs)
+			g.follow(n, fv.Index(j), fmt.Sprintf("%s[%d]", path, j), tag, errs)
 		}
 	}
 }
 
-func (g *graph) link(n *node, p infra.Plugin, path string, ordered bool, errs *[]error) {
+func (g *graph) link(n *node, p infra.Plugin, path string, tag fieldTag, typ reflect.Type, errs *[]error) {
 	d, err := g.add(p, path, errs)
 	if err != nil {
 		*errs = append(*errs, err)
 		return
 	}
-	if d != n && ordered {
-		n.addDep(d, path)
-	}
+	n.link(d, path, tag, typ)
 }
 
 func (g *graph) checkNames() error {
@@ -279,9 +387,7 @@ func (g *graph) injectStruct(n *node, v reflect.Value, path string, logs *loggin
 		switch {
 		case len(cands) == 1:
 			fv.Set(reflect.ValueOf(cands[0].plugin))
-			if !tag.unordered {
-				n.addDep(cands[0], fpath)
-			}
+			n.link(cands[0], fpath, tag, f.Type)
 		case len(cands) == 0 && tag.optional:
 		default:
 			e := &InjectionError{Field: fpath, Type: f.Type}
@@ -329,7 +435,8 @@ type CycleError struct {
 }
 
 func (e *CycleError) Error() string {
-	return fmt.Sprintf("agent: dependency cycle: %s (via %s)", strings.Join(e.Plugins, " -> "), strings.Join(e.Fields, ", "))
+	return fmt.Sprintf("agent: dependency cycle: %s (via %s); to break it, tag `plinth:\"unordered\"` a field whose plugin is used only from AfterInit on or accepts calls before its Init",
+		strings.Join(e.Plugins, " -> "), strings.Join(e.Fields, ", "))
 }
 
 // sort orders the plugins dependencies first. The order is stable: roots in
@@ -389,7 +496,8 @@ func (g *graph) sort() ([]*node, error) {
 	return order, nil
 }
 
-// text renders the start order with each plugin's dependencies.
+// text renders the start order with each plugin's dependencies, then the
+// plugins it holds without depending on them ("~>").
 func text(order []*node) string {
 	var b strings.Builder
 	for _, n := range order {
@@ -397,12 +505,18 @@ func text(order []*node) string {
 		for j, d := range n.deps {
 			fmt.Fprintf(&b, "     -> %s (%s)\n", d.name, n.depVia[j])
 		}
+		for j, d := range n.uses {
+			if !slices.Contains(n.deps, d) {
+				fmt.Fprintf(&b, "     ~> %s (%s, unordered)\n", d.name, n.usesVia[j])
+			}
+		}
 	}
 	return b.String()
 }
 
 // dot renders the dependency graph in Graphviz dot; edges point from a
-// plugin to what it depends on.
+// plugin to what it depends on, dashed when the plugin only holds it
+// (unordered).
 func dot(order []*node) string {
 	var b strings.Builder
 	b.WriteString("digraph agent {\n\trankdir=BT;\n\tnode [shape=box];\n")
@@ -414,6 +528,16 @@ func dot(order []*node) string {
 		sort.SliceStable(deps, func(i, j int) bool { return deps[i].index < deps[j].index })
 		for _, d := range deps {
 			fmt.Fprintf(&b, "\t%q -> %q;\n", n.name, d.name)
+		}
+		var uses []*node
+		for _, d := range n.uses {
+			if !slices.Contains(n.deps, d) {
+				uses = append(uses, d)
+			}
+		}
+		sort.SliceStable(uses, func(i, j int) bool { return uses[i].index < uses[j].index })
+		for _, d := range uses {
+			fmt.Fprintf(&b, "\t%q -> %q [style=dashed];\n", n.name, d.name)
 		}
 	}
 	b.WriteString("}\n")

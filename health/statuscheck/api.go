@@ -46,9 +46,12 @@ type PluginStateProbe func(ctx context.Context) (PluginState, error)
 // by pushing every change with ReportStateChange or by registering a probe
 // that the status check calls (pull). One plugin uses one of the two modes.
 //
-// Both methods may be called before the status check's Init, so a plugin
-// can inject it with `plinth:"optional,unordered"` and use it from its own
-// Init. They never wait on the key-value store.
+// Both methods may be called at any time, before the status check's Init
+// and after its Close, so a plugin may use them from its own Init, and a
+// field of this type needs no tag: the agent does not start the status check
+// first (see Plugin.UnorderedTypes). Tag the field `plinth:"optional"` when
+// the plugin also runs in agents without a status check. The methods never
+// wait on the key-value store.
 type PluginStatusWriter interface {
 	// Register adds the plugin named pluginName in state INIT. With a nil
 	// probe the plugin pushes its state (push mode); otherwise the status

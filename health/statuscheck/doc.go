@@ -10,11 +10,14 @@
 //   - pull: it calls Register(name, probe) and the status check calls probe
 //     every probe interval, at once after start, with a per-call timeout.
 //
-// Plugins inject PluginStatusWriter, usually with the tag
-// `plinth:"optional,unordered"`: the status check publishes through the
-// key-value store, so it starts after the store, while the store (like any
-// plugin) may report from its own Init. Register and ReportStateChange are
-// therefore safe to call before the status check's Init.
+// Plugins inject PluginStatusWriter (or DependencyRegisterer) in a field
+// without a tag. Register and ReportStateChange are safe to call at any time,
+// before the status check's Init and after its Close, and the plugin says so
+// to the agent (it implements agent.UnorderedProvider): such a field does not
+// make the status check start first. That is what lets the key-value store,
+// which the status check publishes through and so starts before it, report
+// to it too. A plugin that also runs in agents without a status check tags
+// the field `plinth:"optional"` and checks it for nil.
 //
 // When the injected store reports its own connection state (it has a
 // SetStatusReporter(func(ok bool, err error)) method, as the etcd plugin

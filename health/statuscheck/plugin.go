@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -120,6 +121,17 @@ var (
 	_ DependencyRegisterer = (*Plugin)(nil)
 	_ StatusReader         = (*Plugin)(nil)
 )
+
+// UnorderedTypes tells the agent that plugins holding the status check as
+// a PluginStatusWriter or a DependencyRegisterer (or a smaller interface
+// with some of their methods) need not start after it: those methods work
+// from NewPlugin on, before Init and after Close. Such fields therefore need
+// no `plinth:"unordered"` tag, and the store the status check publishes
+// through may report to it. A field of another type, such as StatusReader or
+// *Plugin, still starts the status check first. See agent.UnorderedProvider.
+func (p *Plugin) UnorderedTypes() []reflect.Type {
+	return []reflect.Type{reflect.TypeFor[PluginStatusWriter](), reflect.TypeFor[DependencyRegisterer]()}
+}
 
 // NewPlugin returns a plugin named "statuscheck" with the given options
 // applied. It is ready to take registrations and reports at once, before

@@ -3,8 +3,8 @@
 //
 // Plugins that serve HTTP inject [HTTPHandlers] and call RegisterHTTPHandler
 // from their Init or later; the [Plugin] provides it. Routes use
-// github.com/gorilla/mux path templates, so "/log/{logger}/{level}" works and
-// handlers read the variables with mux.Vars.
+// github.com/gorilla/mux path templates, so "/log/{logger}/{level}" works, and
+// handlers read the variables with [net/http.Request.PathValue] or mux.Vars.
 //
 // # Configuration
 //

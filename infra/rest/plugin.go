@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/plinth-go/plinth/health/statuscheck"
 	"io"
 	"log"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra"
 	"github.com/plinth-go/plinth/logging"
 )
@@ -30,7 +30,8 @@ const PluginName = "http"
 type HTTPHandlers interface {
 	// RegisterHTTPHandler serves handler at path, a gorilla/mux path
 	// template, for the given methods, or for every method when none is
-	// given. A request for the path with another method gets 405.
+	// given. The handler reads the template's variables with r.PathValue
+	// or mux.Vars. A request for the path with another method gets 405.
 	// Registering the same path and method twice panics.
 	RegisterHTTPHandler(path string, handler http.Handler, methods ...string)
 	// GetPort returns the port the server listens on, or 0 when disabled.
@@ -69,9 +70,9 @@ type Deps struct {
 	infra.PluginDeps
 	// StatusCheck, when the agent has a status check, receives the state of
 	// the server: OK while it serves, ERROR when serving stopped unexpectedly.
-	// It is unordered because the status check's own dependencies may serve
-	// HTTP; its methods are safe before its Init.
-	StatusCheck statuscheck.PluginStatusWriter `plinth:"optional,unordered"`
+	// The status check does not start first (its writer works before its
+	// Init), so its own dependencies may serve HTTP.
+	StatusCheck statuscheck.PluginStatusWriter `plinth:"optional"`
 }
 
 // Option customizes the plugin in code.
@@ -336,7 +337,8 @@ func (p *Plugin) Close() error {
 
 // RegisterHTTPHandler serves handler at path for methods, or for every method
 // when none is given. path is a gorilla/mux path template such as
-// "/log/{logger}/{level}". It may be called at any time, also while serving.
+// "/log/{logger}/{level}"; the handler reads the variables with r.PathValue
+// or mux.Vars. It may be called at any time, also while serving.
 //
 // It panics when handler is nil, when path does not start with "/" or is not
 // a valid template, or when the path is already registered for one of the

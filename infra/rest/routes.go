@@ -81,13 +81,22 @@ func (rs *routes) add(path string, handler http.Handler, methods []string) {
 	rs.current.Store(router)
 }
 
-// guarded runs before ahead of h.
+// guarded copies the variables the router matched into r's path values and
+// runs before ahead of h. Without the copy, r.PathValue would be empty: it
+// reads what net/http's ServeMux records, and gorilla keeps its variables in
+// the request context (mux.Vars) instead.
 func (rs *routes) guarded(h http.Handler) http.Handler {
-	if rs.before == nil {
-		return h
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rs.before(w, r) {
+		if vars := mux.Vars(r); len(vars) > 0 {
+			// The router's copy of r shares its path values with the
+			// original (an outer ServeMux may have set some): Clone copies
+			// them, so the original keeps its own.
+			r = r.Clone(r.Context())
+			for name, value := range vars {
+				r.SetPathValue(name, value)
+			}
+		}
+		if rs.before == nil || rs.before(w, r) {
 			h.ServeHTTP(w, r)
 		}
 	})

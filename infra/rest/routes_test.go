@@ -51,6 +51,77 @@ func TestServesRegisteredHandlersByMethod(t *testing.T) {
 	}
 }
 
+func TestHandlersReadPathVariablesWithPathValue(t *testing.T) {
+	p := serve(t, rest.Config{})
+	// show answers with the variables as both r.PathValue and mux.Vars see
+	// them, so a handler may use either.
+	show := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := mux.Vars(r)
+		fmt.Fprintf(w, "logger=%q level=%q vars=%q/%q pid=%q",
+			r.PathValue("logger"), r.PathValue("level"), v["logger"], v["level"], r.PathValue("pid"))
+	})
+	p.RegisterHTTPHandler("/log/{logger}/{level}", show, http.MethodPost)
+	p.RegisterHTTPHandler("/process/{pid:[0-9]+}", show, http.MethodGet)
+	p.RegisterHTTPHandler("/plain", show, http.MethodGet)
+
+	c := newClient(t, nil)
+	tests := []struct {
+		name, method, path string
+		header             http.Header
+		wantStatus         int
+		wantBody           string
+	}{
+		{
+			name: "two variables", method: "POST", path: "/log/etcd/debug", wantStatus: 200,
+			wantBody: `logger="etcd" level="debug" vars="etcd"/"debug" pid=""`,
+		},
+		{
+			name: "escaped value", method: "POST", path: "/log/kafka%20client/info", wantStatus: 200,
+			wantBody: `logger="kafka client" level="info" vars="kafka client"/"info" pid=""`,
+		},
+		{
+			name: "variable with a pattern", method: "GET", path: "/process/4242", wantStatus: 200,
+			wantBody: `logger="" level="" vars=""/"" pid="4242"`,
+		},
+		{
+			name: "no variables", method: "GET", path: "/plain", wantStatus: 200,
+			wantBody: `logger="" level="" vars=""/"" pid=""`,
+		},
+		{name: "value outside the pattern", method: "GET", path: "/process/abc", wantStatus: 404, wantBody: "404 page not found\n"},
+		{name: "other method", method: "GET", path: "/log/etcd/debug", wantStatus: 405, wantBody: "405 method GET not allowed for /log/etcd/debug: use POST\n"},
+		{
+			name: "the guard still runs after routing", method: "POST", path: "/log/etcd/debug",
+			header: http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"http://other.example"}}, wantStatus: 403,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, baseURL(p)+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.header {
+				req.Header[k] = v
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus || (tt.wantBody != "" && string(b) != tt.wantBody) {
+				t.Errorf("%s %s = %d %q, want %d %q", tt.method, tt.path, resp.StatusCode, b, tt.wantStatus, tt.wantBody)
+			}
+			if tt.wantStatus != 200 && strings.Contains(string(b), "logger=") {
+				t.Errorf("%s %s ran the handler: %q", tt.method, tt.path, b)
+			}
+		})
+	}
+}
+
 func TestHandlersRegisteredAfterStartAreServed(t *testing.T) {
 	p := serve(t, rest.Config{})
 	c := newClient(t, nil)

@@ -1,0 +1,71 @@
+package statuscheck_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/plinth-go/plinth/agent"
+	"github.com/plinth-go/plinth/agent/agenttest"
+	"github.com/plinth-go/plinth/health/statuscheck"
+	"github.com/plinth-go/plinth/infra"
+	"github.com/plinth-go/plinth/servicelabel"
+)
+
+var _ agent.UnorderedProvider = (*statuscheck.Plugin)(nil)
+
+// reportingStore is a store that reports its own state to the status check
+// that publishes through it, from its own Init, through a field without a
+// tag: the status check depends on it, and it holds the status check.
+type reportingStore struct {
+	*flakyStore
+	infra.PluginDeps
+	StatusCheck statuscheck.PluginStatusWriter
+}
+
+func (s *reportingStore) Init() error {
+	return s.StatusCheck.ReportStateChange(s.String(), statuscheck.StateOK, nil)
+}
+
+// watcher reports through the other interface the status check declares,
+// and reads it through StatusReader, which keeps the status check first.
+type watcher struct {
+	infra.PluginDeps
+	Registry statuscheck.DependencyRegisterer
+	Status   statuscheck.StatusReader
+	sawRun   bool
+}
+
+func (w *watcher) Init() error {
+	w.sawRun = w.Status.Snapshot().Agent.GetStartTime() != 0 // set by the status check's Init
+	return w.Registry.RegisterDependency(w.String(), nil)
+}
+
+func TestStatusWriterFieldsNeedNoTag(t *testing.T) {
+	store := &reportingStore{flakyStore: newFlakyStore()}
+	store.SetName("kv")
+	w := &watcher{}
+	w.SetName("watcher")
+	sc := statuscheck.NewPlugin()
+	a := agenttest.New(t, agent.AllPlugins(sc, store, w, servicelabel.NewPlugin()))
+	if store.StatusCheck != sc || w.Registry != sc || w.Status != sc {
+		t.Fatalf("fields not injected: store=%v watcher=%v/%v", store.StatusCheck, w.Registry, w.Status)
+	}
+	order := a.Order()
+	if i, j, k := slices.Index(order, "kv"), slices.Index(order, statuscheck.PluginName), slices.Index(order, "watcher"); i > j || j > k {
+		t.Errorf("Order() = %v, want kv, then statuscheck (it publishes through kv), then watcher (it reads the status)", order)
+	}
+	agenttest.RequireStart(t, a)
+	if !w.sawRun {
+		t.Error("the watcher's Init ran before the status check's Init")
+	}
+	snap := sc.Snapshot()
+	if p := snap.Plugin("kv"); p.GetState() != 1 {
+		t.Errorf("kv = %v, want OK, reported from its Init", p)
+	}
+	if !snap.Dependency("watcher") {
+		t.Error("watcher not registered as a dependency")
+	}
+	// The report made before the status check's Init is published.
+	awaitStore(t, store.flakyStore, "/vnf-agent/vpp1/check/status/v1/plugin/kv", fmt.Sprintf(`{"state":1,"last_change":%d,"last_update":%[1]d}`, snap.Plugin("kv").GetLastChange()))
+}

@@ -3,11 +3,13 @@ package fleetsim
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -149,6 +151,10 @@ func TestFleet(t *testing.T) {
 		})
 		rep.add(name+": stop -> every key equals its agent", time.Since(settled).Seconds()*1000, "ms")
 	}
+
+	// agentctl status --all, a client we did not write for this test,
+	// lists every agent in the state the agent itself holds.
+	checkAgentctl(t, c.Endpoints(), f)
 
 	// The cluster loses its data: every agent writes its keys again.
 	wiped := time.Now()
@@ -438,4 +444,55 @@ func slug(name string) string {
 		dash = true
 	}
 	return b.String()
+}
+
+// checkAgentctl runs `agentctl status --all -o json` and compares every
+// agent it lists with the agent's own state: OK, or ERROR with the node
+// plugin in error and its error text.
+func checkAgentctl(t *testing.T, endpoints []string, f *Fleet) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "agentctl")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/plinth-go/plinth/cmd/agentctl").CombinedOutput(); err != nil {
+		t.Fatalf("go build agentctl: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "--etcd-endpoints", strings.Join(endpoints, ","), "status", "--all", "-o", "json")
+	cmd.Env = os.Environ()
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) { // 1: some agent is not OK
+		t.Fatalf("agentctl status --all: %v\n%s", err, out)
+	}
+	var listed []struct {
+		Label          string `json:"label"`
+		State          string `json:"state"`
+		PluginsInError []struct {
+			Name  string `json:"name"`
+			Error string `json:"error"`
+		} `json:"plugins_in_error"`
+	}
+	if err := json.Unmarshal(out, &listed); err != nil {
+		t.Fatalf("agentctl status --all -o json: %v\n%s", err, out)
+	}
+	own := f.States()
+	if len(listed) != len(own) {
+		t.Errorf("agentctl status --all lists %d agents, the fleet has %d", len(listed), len(own))
+	}
+	var bad []string
+	for _, a := range listed {
+		st, ok := own[a.Label]
+		want := "OK"
+		if !st.OK {
+			want = "ERROR"
+		}
+		switch {
+		case !ok:
+			bad = append(bad, a.Label+": not an agent of the fleet")
+		case a.State != want,
+			!st.OK && (len(a.PluginsInError) != 1 || a.PluginsInError[0].Name != NodePlugin || a.PluginsInError[0].Error != st.Error):
+			bad = append(bad, fmt.Sprintf("%s: agentctl says %s %+v, the agent holds %+v", a.Label, a.State, a.PluginsInError, st))
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("agentctl status --all disagrees with the agents on %d of %d, first: %s", len(bad), len(listed), bad[0])
+	}
 }

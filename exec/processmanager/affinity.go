@@ -3,14 +3,48 @@ package processmanager
 import (
 	"errors"
 	"fmt"
-	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
+
+// errAffinityUnsupported is the error of CPUAffinity outside Linux.
+var errAffinityUnsupported = fmt.Errorf("%w: CPU affinity on %s (Linux only)", errors.ErrUnsupported, runtime.GOOS)
+
+// formatCPUList writes sorted, unique CPUs as a list with ranges: "0-3,6".
+func formatCPUList(cpus []int) string {
+	var b strings.Builder
+	for i := 0; i < len(cpus); {
+		j := i
+		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(cpus[i]))
+		if j > i {
+			b.WriteByte('-')
+			b.WriteString(strconv.Itoa(cpus[j]))
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
+// cpuWords names a few CPUs in a sentence: "CPU 2", "CPUs 2, 5".
+func cpuWords(cpus []int) string {
+	s := make([]string, len(cpus))
+	for i, c := range cpus {
+		s[i] = strconv.Itoa(c)
+	}
+	if len(cpus) == 1 {
+		return "CPU " + s[0]
+	}
+	return "CPUs " + strings.Join(s, ", ")
+}
 
 // maxCPU bounds the CPUs of a mask or list: the size of unix.CPUSet.
 const maxCPU = 1024
@@ -123,97 +157,3 @@ const (
 	affinitySettleRounds = 10
 	maxListings          = 10
 )
-
-// binder binds the threads of a running process to a set of CPUs.
-type binder struct {
-	pid int
-	set *unix.CPUSet
-	// got is the affinity a thread bound to set reports: set without the
-	// CPUs the process may not use; nil until a thread is bound.
-	got    *unix.CPUSet
-	seen   map[int]bool  // threads bound, or found with an affinity the process chose
-	before []unix.CPUSet // the affinities of the threads before the binding
-}
-
-func newBinder(pid int, cpus []int) *binder {
-	return &binder{pid: pid, set: cpuSet(cpus), seen: make(map[int]bool)}
-}
-
-func cpuSet(cpus []int) *unix.CPUSet {
-	var set unix.CPUSet
-	for _, c := range cpus {
-		set.Set(c)
-	}
-	return &set
-}
-
-// bind binds the threads it has not seen yet and returns how many it bound.
-// Threads created meanwhile inherit the affinity of their creator, which
-// may not be bound yet, so it lists the threads again until a listing
-// finds no new one, at most maxListings times: a process that keeps
-// creating threads is left to the next call. With inheritedOnly, as for
-// the listings after the first call, it binds only threads whose affinity
-// is one the threads had before the binding: others were created by a
-// thread that the process bound elsewhere itself, which is its choice.
-func (b *binder) bind(inheritedOnly bool) (int, error) {
-	bound := 0
-	for range maxListings {
-		tids, err := threads(b.pid)
-		if err != nil {
-			return bound, err
-		}
-		fresh := 0
-		for _, tid := range tids {
-			if b.seen[tid] {
-				continue
-			}
-			fresh++
-			var cur unix.CPUSet
-			if err := unix.SchedGetaffinity(tid, &cur); err != nil {
-				if errors.Is(err, unix.ESRCH) {
-					continue // the thread exited
-				}
-				return bound, fmt.Errorf("sched_getaffinity(%d): %w", tid, err)
-			}
-			b.seen[tid] = true
-			inherited := slices.Contains(b.before, cur)
-			if cur == *b.set || (b.got != nil && cur == *b.got) || (inheritedOnly && !inherited) {
-				continue
-			}
-			if !inherited {
-				b.before = append(b.before, cur)
-			}
-			if err := unix.SchedSetaffinity(tid, b.set); err != nil {
-				if errors.Is(err, unix.ESRCH) {
-					continue
-				}
-				return bound, fmt.Errorf("sched_setaffinity(%d): %w", tid, err)
-			}
-			if b.got == nil {
-				var got unix.CPUSet
-				if unix.SchedGetaffinity(tid, &got) == nil {
-					b.got = &got
-				}
-			}
-			bound++
-		}
-		if fresh == 0 {
-			break
-		}
-	}
-	return bound, nil
-}
-
-func threads(pid int) ([]int, error) {
-	entries, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
-	if err != nil {
-		return nil, err
-	}
-	tids := make([]int, 0, len(entries))
-	for _, e := range entries {
-		if tid, err := strconv.Atoi(e.Name()); err == nil {
-			tids = append(tids, tid)
-		}
-	}
-	return tids, nil
-}

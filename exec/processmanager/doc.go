@@ -135,5 +135,15 @@
 // ErrClosed, Delete included, so a process created while Close runs is
 // either refused or stopped by Close.
 //
-// Linux only: the package relies on /proc, pidfds and Pdeathsig.
+// # Other systems
+//
+// The package builds everywhere, but only Linux has what the above relies
+// on: pidfds, /proc and Pdeathsig. On macOS and the BSDs children still run
+// in a process group of their own, are stopped, killed, waited for and
+// restarted (a goroutine waits for each), and report the state running
+// while alive; they do not die with the agent. On Windows a stop kills the
+// process, as Windows has no stop signals. AttachProcess and UpdateStatus
+// fail with an error wrapping errors.ErrUnsupported, and CPUAffinity makes
+// NewProcess fail with ErrInvalidOption (wrapping errors.ErrUnsupported
+// too) rather than run the process unbound.
 package processmanager

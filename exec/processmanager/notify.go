@@ -31,6 +31,9 @@ type Notification struct {
 	Restarts int
 	// Err is the error of a failed automatic restart, with State Terminated.
 	Err error
+	// Reason is the Reason of the RestartDecision of a WithRestartPolicy
+	// policy, with State Terminated; empty without a policy.
+	Reason string
 	// Time is when the change was observed.
 	Time time.Time
 }

@@ -1,8 +1,11 @@
 package processmanager
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"slices"
 	"syscall"
 	"time"
@@ -47,6 +50,11 @@ type options struct {
 	dir           string
 	stopTimeout   time.Duration
 	stopSignal    syscall.Signal
+	stopAsGroup   bool // the stop signal goes to the process group
+	killAsGroup   bool // SIGKILL goes to the process group
+	restartPolicy RestartPolicy
+	user          *credential // nil: the agent's user
+	umask         int         // -1: the agent's umask
 	backoff       backoff
 	statusCheck   bool
 	statusName    string
@@ -65,6 +73,9 @@ func defaultOptions() options {
 	return options{
 		stopTimeout: DefaultStopTimeout,
 		stopSignal:  syscall.SIGTERM,
+		stopAsGroup: true,
+		killAsGroup: true,
+		umask:       -1,
 		backoff:     backoff{DefaultBackoffInitial, DefaultBackoffMax, DefaultBackoffReset},
 	}
 }
@@ -206,10 +217,16 @@ func ManagedBy(owner string) Option {
 // setting, for processes that set up their own threads first: the threads
 // are bound after it, and listed again 100ms later to bind those whose
 // creation was under way (see the package doc). It is applied again at every
-// restart. An invalid mask or list fails the creation of the process. A
-// failure to apply it is logged and the process keeps running.
+// restart. An invalid mask or list fails the creation of the process, and
+// so does the option outside Linux (ErrInvalidOption wrapping
+// errors.ErrUnsupported). A failure to apply it (a CPU the machine lacks
+// or the agent may not use) is logged and kept in Info.AffinityError, and
+// the process keeps running, bound to the usable CPUs of the set if any.
 func CPUAffinity(mask, list string, delay time.Duration) Option {
 	return func(o *options) error {
+		if !affinitySupported {
+			return fmt.Errorf("%w: CPUAffinity: %w", ErrInvalidOption, errAffinityUnsupported)
+		}
 		cpus, err := parseAffinity(mask, list)
 		if err != nil {
 			return fmt.Errorf("%w: CPUAffinity: %w", ErrInvalidOption, err)
@@ -297,6 +314,112 @@ func WithBackoff(initial, max, reset time.Duration) Option {
 func WithStatusCheck(statusName string) Option {
 	return func(o *options) error {
 		o.statusCheck, o.statusName = true, statusName
+		return nil
+	}
+}
+
+// WithStopAsGroup says whether the stop signal of Stop, StopAndWait,
+// Restart, Delete and Close goes to the process group of the process (true,
+// the default) or to the process alone (supervisord's stopasgroup). In
+// either case, what is left of the group once the process has exited after
+// a stop is killed. Attached processes are always signalled alone.
+func WithStopAsGroup(group bool) Option {
+	return func(o *options) error {
+		o.stopAsGroup = group
+		return nil
+	}
+}
+
+// WithKillAsGroup says whether the SIGKILL of Kill, and of a stop that
+// outlasts the stop timeout, goes to the process group of the process
+// (true, the default) or to the process alone (supervisord's killasgroup).
+func WithKillAsGroup(group bool) Option {
+	return func(o *options) error {
+		o.killAsGroup = group
+		return nil
+	}
+}
+
+// RunEnd is what a RestartPolicy decides on: the end of a run, or an
+// automatic restart that could not start the process.
+type RunEnd struct {
+	// Exit is how the run ended; nil when an automatic restart failed, with
+	// Err saying why.
+	Exit *ExitStatus
+	Err  error
+	// Restarts counts the automatic restarts since the last Start.
+	Restarts int
+	// Restart and Delay are what the Restarts and WithBackoff options
+	// decide: whether a restart is left, and the delay before it.
+	Restart bool
+	Delay   time.Duration
+}
+
+// RestartDecision is the answer of a RestartPolicy.
+type RestartDecision struct {
+	// Restart restarts the process after Delay.
+	Restart bool
+	Delay   time.Duration
+	// Reason is passed on as Notification.Reason.
+	Reason string
+}
+
+// RestartPolicy decides whether a process restarts after a run ended. The
+// manager calls it with the lock of the process held, from the goroutine
+// that watches the process: it must return quickly and must not call
+// methods of the process. It is not called when restarts are off (after
+// Stop, StopAndWait or Kill, while the process is deleted or the manager
+// closes).
+type RestartPolicy func(RunEnd) RestartDecision
+
+// WithRestartPolicy lets f decide on every automatic restart, in place of
+// the Restarts count; RunEnd carries what the count and the backoff would
+// decide, so that f may keep it. Without a Restarts option, automatic
+// restarts are on while f says so.
+func WithRestartPolicy(f RestartPolicy) Option {
+	return func(o *options) error {
+		if f == nil {
+			return fmt.Errorf("%w: WithRestartPolicy(nil)", ErrInvalidOption)
+		}
+		o.restartPolicy = f
+		o.startOption("WithRestartPolicy")
+		return nil
+	}
+}
+
+// WithUser runs the process as another user, a name or a numeric id: its
+// user id, primary group and supplementary groups (supervisord's user). The
+// agent must run as root to switch to another user; the option fails with
+// ErrInvalidOption otherwise, for an unknown user, and outside Unix.
+func WithUser(name string) Option {
+	return func(o *options) error {
+		c, err := lookupUser(name)
+		if err != nil {
+			return fmt.Errorf("%w: WithUser(%q): %w", ErrInvalidOption, name, err)
+		}
+		o.user = c
+		o.startOption("WithUser")
+		return nil
+	}
+}
+
+// errUmaskUnsupported is the error of WithUmask outside Linux.
+var errUmaskUnsupported = fmt.Errorf("%w: a umask of its own for a process on %s (Linux only)", errors.ErrUnsupported, runtime.GOOS)
+
+// WithUmask sets the file mode creation mask of the process (supervisord's
+// umask), such as 0o022; without it the process inherits the agent's. Only
+// Linux can set it for one child without changing the agent's own: the
+// option fails with ErrInvalidOption elsewhere.
+func WithUmask(mask os.FileMode) Option {
+	return func(o *options) error {
+		if mask > 0o777 {
+			return fmt.Errorf("%w: WithUmask(%#o): not a permission mask", ErrInvalidOption, mask)
+		}
+		if !umaskSupported {
+			return fmt.Errorf("%w: WithUmask: %w", ErrInvalidOption, errUmaskUnsupported)
+		}
+		o.umask = int(mask)
+		o.startOption("WithUmask")
 		return nil
 	}
 }

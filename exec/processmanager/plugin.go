@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/plinth-go/plinth/exec/processmanager/model"
 	"github.com/plinth-go/plinth/exec/processmanager/status"
 	"github.com/plinth-go/plinth/health/statuscheck"
@@ -81,6 +79,7 @@ type Plugin struct {
 	closing   atomic.Bool
 	closeOnce sync.Once
 	spawnCh   chan spawnReq // to the spawner goroutine
+	umaskCh   chan spawnReq // to the umask spawner, started at the first WithUmask start; guarded by wgMu
 	stopCh    chan struct{} // closed by Close to stop the watcher
 
 	mu      sync.RWMutex // guards procs and startup; never held while locking a Process
@@ -230,11 +229,14 @@ func (p *Plugin) close() {
 
 	p.wgMu.Lock()
 	p.noMore = true
-	started := p.started
+	started, umaskCh := p.started, p.umaskCh
 	p.wgMu.Unlock()
 	if started {
 		close(p.stopCh)
 		close(p.spawnCh)
+	}
+	if umaskCh != nil {
+		close(umaskCh)
 	}
 	p.wg.Wait()
 }
@@ -253,14 +255,13 @@ func (proc *Process) release() {
 	r := proc.run
 	stop := r != nil && !r.exited && r.cmd != nil && !proc.opts.detach
 	if r != nil && !r.exited && !stop {
-		// Leave it running; closing the pidfd ends the wait of the loop.
-		r.fdsClosed = true
-		r.pidfd.Close()
-		r.stat.Close()
+		// Leave it running; no longer watching it ends the wait of the
+		// loop.
+		r.closeFds()
 	}
 	if stop {
 		r.stopping = true
-		_ = proc.signalLocked(r, proc.opts.stopSignal, true)
+		_ = proc.signalLocked(r, proc.opts.stopSignal, proc.opts.stopAsGroup)
 	}
 	proc.mu.Unlock()
 	if stop {
@@ -313,6 +314,7 @@ func (p *Plugin) runTracked(f func()) {
 type spawnReq struct {
 	cmd   *exec.Cmd
 	cpus  []int // the CPUs the child starts bound to; nil for none
+	umask int   // the umask of the child; -1 for the agent's
 	reply chan spawnResult
 }
 
@@ -336,38 +338,9 @@ func (p *Plugin) spawner() {
 	}
 }
 
-// startBound starts cmd from the spawner thread; with cpus, it binds that
-// thread to them for the fork. A child inherits the affinity of the thread
-// that forked it, and its threads that of their creator, so every thread
-// of the child is bound from its first instruction on. Binding a process
-// that runs cannot promise as much: a thread whose creation is under way
-// copies the affinity its creator had before (see binder).
-//
-// Only the spawner's own forks inherit its temporary affinity: the Go
-// runtime creates the threads it needs while a locked goroutine runs from
-// a template thread, not from the locked one.
-func (p *Plugin) startBound(cmd *exec.Cmd, cpus []int) spawnResult {
-	if cpus == nil {
-		return spawnResult{err: cmd.Start()}
-	}
-	var own unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &own); err != nil {
-		return spawnResult{err: cmd.Start(), affinityErr: fmt.Errorf("sched_getaffinity: %w", err)}
-	}
-	if err := unix.SchedSetaffinity(0, cpuSet(cpus)); err != nil {
-		return spawnResult{err: cmd.Start(), affinityErr: fmt.Errorf("sched_setaffinity: %w", err)}
-	}
-	res := spawnResult{err: cmd.Start()}
-	if err := unix.SchedSetaffinity(0, &own); err != nil {
-		// Children started without an affinity would inherit cpus.
-		p.Log.Errorf("restoring the affinity of the spawner thread: sched_setaffinity: %v", err)
-	}
-	return res
-}
-
 // spawn starts cmd on the spawner thread, bound to cpus unless they are
-// nil.
-func (p *Plugin) spawn(cmd *exec.Cmd, cpus []int) spawnResult {
+// nil, or on the umask spawner's thread with umask unless it is -1.
+func (p *Plugin) spawn(cmd *exec.Cmd, cpus []int, umask int) spawnResult {
 	reply := make(chan spawnResult, 1)
 	p.wgMu.Lock()
 	if !p.started || p.noMore {
@@ -379,7 +352,15 @@ func (p *Plugin) spawn(cmd *exec.Cmd, cpus []int) spawnResult {
 	}
 	// Sending under wgMu keeps Close from closing spawnCh meanwhile; the
 	// spawner never takes wgMu, so it cannot deadlock.
-	p.spawnCh <- spawnReq{cmd, cpus, reply}
+	ch := p.spawnCh
+	if umask >= 0 {
+		if p.umaskCh == nil {
+			p.umaskCh = make(chan spawnReq)
+			p.wg.Go(func() { p.umaskSpawner(p.umaskCh) })
+		}
+		ch = p.umaskCh
+	}
+	ch <- spawnReq{cmd, cpus, umask, reply}
 	p.wgMu.Unlock()
 	return <-reply
 }

@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/plinth-go/plinth/exec/processmanager/status"
 	"github.com/plinth-go/plinth/health/statuscheck"
 )
@@ -42,6 +40,7 @@ type Process struct {
 	streak      int           // consecutive short runs, the exponent of the backoff
 	lastExit    *ExitStatus
 	lastErr     error
+	affinityErr error    // why the current or last run is not bound as CPUAffinity asks
 	outputs     *outputs // pipes to non-file writers, made at the first start
 	removed     bool     // deleted, or the manager closed
 }
@@ -52,9 +51,9 @@ type run struct {
 	pid     int
 	cmd     *exec.Cmd // nil for attached processes
 	group   bool      // stop signals go to the process group (children only)
-	pidfd   *os.File  // refers to this process even after its pid is reused
-	stat    *os.File  // /proc/<pid>/stat, re-read by the watcher
+	cpus    []int     // the CPUs of CPUAffinity that the agent may use; nil for none
 	started time.Time
+	runSys  // how the platform watches the run (a pidfd on Linux)
 
 	// Guarded by Process.mu.
 	exited    bool // the process exited; until done is closed it is not reaped, so its pid (and pgid) cannot be reused
@@ -148,9 +147,12 @@ func (p *Process) UpdateStatus() (*status.File, error) {
 	if r == nil || r.exited {
 		return nil, fmt.Errorf("process-manager: %s: %w", p.name, ErrNotRunning)
 	}
-	f, err := status.ReadFile(r.pid)
+	f, err := readStatusFile(r.pid)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ESRCH) {
+		if errors.Is(err, errors.ErrUnsupported) {
+			return nil, fmt.Errorf("process-manager: %s: status: %w", p.name, err)
+		}
+		if errors.Is(err, os.ErrNotExist) || isNoProcess(err) {
 			// The process exited; its run loop records how.
 			return nil, fmt.Errorf("process-manager: %s: %w", p.name, ErrNotRunning)
 		}
@@ -226,7 +228,9 @@ func (p *Process) Restart() error {
 }
 
 // Stop sends SIGTERM (or the signal of WithStopSignal) to the process (to
-// its process group when the manager started it) and returns without waiting; the process may ignore it. It
+// its process group when the manager started it, unless
+// WithStopAsGroup(false)) and returns without waiting; the process may
+// ignore it. It
 // turns automatic restarts off, and cancels one pending. Stopping a process
 // that does not run does nothing. When the process exits, what remains of
 // its group is killed.
@@ -239,7 +243,7 @@ func (p *Process) Stop() error {
 		return nil
 	}
 	r.stopping = true
-	if err := p.signalLocked(r, p.opts.stopSignal, true); err != nil {
+	if err := p.signalLocked(r, p.opts.stopSignal, p.opts.stopAsGroup); err != nil {
 		return fmt.Errorf("process-manager: stop %s: %w", p.name, err)
 	}
 	return nil
@@ -272,7 +276,7 @@ func (p *Process) awaitStop(r *run) (ExitStatus, error) {
 		if !r.exited {
 			p.m.Log.Warnf("%s (pid %d) still runs %v after %v: sending SIGKILL", p.name, r.pid, p.opts.stopTimeout, p.opts.stopSignal)
 			r.stopping = true
-			p.signalLocked(r, syscall.SIGKILL, true)
+			p.signalLocked(r, syscall.SIGKILL, p.opts.killAsGroup)
 		}
 		p.mu.Unlock()
 		<-r.done
@@ -281,7 +285,7 @@ func (p *Process) awaitStop(r *run) (ExitStatus, error) {
 }
 
 // Kill sends SIGKILL to the process (to its process group when the manager
-// started it), turns automatic restarts off and waits until the process is
+// started it, unless WithKillAsGroup(false)), turns automatic restarts off and waits until the process is
 // reaped and its descriptors are released.
 func (p *Process) Kill() error {
 	p.mu.Lock()
@@ -292,7 +296,7 @@ func (p *Process) Kill() error {
 		return nil
 	}
 	r.stopping = true
-	err := p.signalLocked(r, syscall.SIGKILL, true)
+	err := p.signalLocked(r, syscall.SIGKILL, p.opts.killAsGroup)
 	p.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("process-manager: kill %s: %w", p.name, err)
@@ -354,13 +358,8 @@ func (p *Process) signalLocked(r *run, sig syscall.Signal, toGroup bool) error {
 	if r.exited {
 		return nil
 	}
-	var err error
-	if toGroup && r.group {
-		err = unix.Kill(-r.pid, sig)
-	} else {
-		err = unix.PidfdSendSignal(int(r.pidfd.Fd()), sig, nil, 0)
-	}
-	if errors.Is(err, unix.ESRCH) {
+	err := r.signal(sig, toGroup && r.group)
+	if isNoProcess(err) {
 		return nil // exited; the run loop records it
 	}
 	return err
@@ -399,6 +398,12 @@ type Info struct {
 	// LastError is the last failure to start the process or to set its CPU
 	// affinity.
 	LastError string `json:"last_error,omitempty"`
+	// AffinityError says why the current or last run is not bound to the
+	// CPUs that CPUAffinity names ("CPU 2 does not exist on this machine
+	// (CPUs 0-1)"): a CPU the machine lacks or the agent may not use, or a
+	// failed sched_setaffinity. The process runs all the same, bound to
+	// the usable CPUs of the set, if any. Empty when bound as asked.
+	AffinityError string `json:"affinity_error,omitempty"`
 	// NotificationsDropped counts notifications dropped because the reader
 	// of the notification channel fell more than 16 behind.
 	NotificationsDropped uint64 `json:"notifications_dropped"`
@@ -443,6 +448,9 @@ func (p *Process) Info() Info {
 	}
 	if p.lastErr != nil {
 		in.LastError = p.lastErr.Error()
+	}
+	if p.affinityErr != nil {
+		in.AffinityError = p.affinityErr.Error()
 	}
 	if p.notifier != nil {
 		in.NotificationsDropped = p.notifier.droppedCount()

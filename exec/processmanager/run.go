@@ -1,16 +1,14 @@
 package processmanager
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/plinth-go/plinth/exec/processmanager/status"
 )
@@ -34,26 +32,23 @@ func (p *Process) spawnLocked() (*run, error) {
 	cmd.Env = p.opts.env
 	cmd.Dir = p.opts.dir
 	cmd.Stdout, cmd.Stderr = p.outputs.stdout, p.outputs.stderr
-	if p.opts.detach {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	} else {
-		// Pdeathsig fires when the thread that forked exits, not the
-		// process: the spawner forks from a thread that lives as long as
-		// the manager (see spawner).
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = sysProcAttr(p.opts.detach)
+	if p.opts.user != nil {
+		setUser(cmd.SysProcAttr, p.opts.user)
 	}
+	use, affinityErr := p.usableCPUs()
 	var cpus []int
 	if p.opts.affinityDelay == 0 {
-		cpus = p.opts.affinity
+		cpus = use
 	}
-	res := p.m.spawn(cmd, cpus)
+	res := p.m.spawn(cmd, cpus, p.opts.umask)
 	if res.err != nil {
 		return nil, res.err
 	}
-	r := &run{pid: cmd.Process.Pid, cmd: cmd, group: true, started: time.Now(), done: make(chan struct{})}
+	r := &run{pid: cmd.Process.Pid, cmd: cmd, group: true, cpus: use, started: time.Now(), done: make(chan struct{})}
 	if err := r.openFds(); err != nil {
 		// Nothing can watch the child: do not leave it running.
-		_ = unix.Kill(-r.pid, syscall.SIGKILL)
+		_ = r.signal(syscall.SIGKILL, true)
 		_ = cmd.Wait()
 		reapGroup(r.pid)
 		r.closeFds()
@@ -61,58 +56,13 @@ func (p *Process) spawnLocked() (*run, error) {
 	}
 	p.run = r
 	p.m.Log.Debugf("%s started, pid %d", p.name, r.pid)
-	if res.affinityErr != nil {
-		p.affinityFailedLocked(r, res.affinityErr)
+	p.affinityErr = nil
+	if err := cmp.Or(affinityErr, res.affinityErr); err != nil {
+		p.affinityFailedLocked(r, err)
 	}
 	p.readStateLocked(r, make([]byte, statBufSize))
 	p.scheduleAffinityLocked(r)
 	return r, nil
-}
-
-func (r *run) openFds() error {
-	fd, err := unix.PidfdOpen(r.pid, unix.PIDFD_NONBLOCK)
-	if err != nil {
-		return fmt.Errorf("pidfd_open(%d): %w", r.pid, err)
-	}
-	// A non-blocking descriptor joins the runtime poller, so waiting for
-	// the exit takes no thread.
-	r.pidfd = os.NewFile(uintptr(fd), "pidfd:"+strconv.Itoa(r.pid))
-	r.stat, err = os.Open("/proc/" + strconv.Itoa(r.pid) + "/stat")
-	if err != nil {
-		r.pidfd.Close()
-		return err
-	}
-	return nil
-}
-
-func (r *run) closeFds() {
-	if r.fdsClosed {
-		return
-	}
-	r.fdsClosed = true
-	if r.pidfd != nil {
-		r.pidfd.Close()
-	}
-	if r.stat != nil {
-		r.stat.Close()
-	}
-}
-
-// waitExit blocks until the process of r exits, and reports false when the
-// pidfd was closed first (the manager stopped watching).
-func (r *run) waitExit() bool {
-	rc, err := r.pidfd.SyscallConn()
-	if err != nil {
-		return false
-	}
-	err = rc.Read(func(fd uintptr) bool {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, 0)
-		// Done when readable (exited) or on an error other than EINTR,
-		// which the caller treats as an exit.
-		return n > 0 || (err != nil && !errors.Is(err, unix.EINTR))
-	})
-	return err == nil
 }
 
 // statBufSize holds /proc/<pid>/stat, at most about 700 bytes.
@@ -123,17 +73,9 @@ func (p *Process) readStateLocked(r *run, buf []byte) {
 	if r.exited || r.fdsClosed {
 		return
 	}
-	n, err := r.stat.ReadAt(buf, 0)
-	if n == 0 && err != nil {
-		if errors.Is(err, unix.ESRCH) {
-			return // exited; the run loop records it
-		}
-		p.setStateLocked(status.Unavailable, Notification{})
-		return
-	}
-	st, err := status.ParseStatLetter(buf[:n])
-	if err != nil {
-		st = status.Unavailable
+	st, ok := r.readState(buf)
+	if !ok {
+		return // exited; the run loop records it
 	}
 	p.setStateLocked(st, Notification{})
 }
@@ -195,7 +137,7 @@ func (p *Process) recordExit(r *run) (delay time.Duration, restart bool) {
 	killGroup := r.group && (r.stopping || p.opts.autoTerminate)
 	if killGroup {
 		// The leader is an unreaped zombie: the group id is still its own.
-		_ = unix.Kill(-r.pid, syscall.SIGKILL)
+		_ = r.signal(syscall.SIGKILL, true)
 	}
 	if r.affinity != nil {
 		r.affinity.Stop()
@@ -205,7 +147,7 @@ func (p *Process) recordExit(r *run) (delay time.Duration, restart bool) {
 	es := ExitStatus{Pid: r.pid, Code: -1, Time: time.Now()}
 	es.RunTime = es.Time.Sub(r.started)
 	if r.cmd != nil {
-		_ = r.cmd.Wait()
+		r.reap()
 		if ws, ok := r.cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
 			if ws.Signaled() {
 				es.Signal = ws.Signal()
@@ -228,8 +170,8 @@ func (p *Process) recordExit(r *run) (delay time.Duration, restart bool) {
 	if es.RunTime >= p.opts.backoff.reset {
 		p.streak = 0
 	}
-	delay, restart = p.nextRestartLocked()
-	p.setStateLocked(status.Terminated, Notification{Exit: &es, Restarting: restart, RestartIn: delay})
+	delay, restart, reason := p.nextRestartLocked(&es, nil)
+	p.setStateLocked(status.Terminated, Notification{Exit: &es, Restarting: restart, RestartIn: delay, Reason: reason})
 	return delay, restart
 }
 
@@ -240,18 +182,18 @@ func (p *Process) recordFailedRestart(err error) (time.Duration, bool) {
 	defer p.mu.Unlock()
 	p.lastErr = err
 	p.m.Log.Warnf("%s: restart failed: %v", p.name, err)
-	delay, restart := p.nextRestartLocked()
-	p.setStateLocked(status.Terminated, Notification{Err: err, Restarting: restart, RestartIn: delay})
+	delay, restart, reason := p.nextRestartLocked(nil, err)
+	p.setStateLocked(status.Terminated, Notification{Err: err, Restarting: restart, RestartIn: delay, Reason: reason})
 	return delay, restart
 }
 
-// nextRestartLocked says whether the process restarts automatically and
-// after which delay: initial << streak, capped.
-func (p *Process) nextRestartLocked() (time.Duration, bool) {
-	limit := p.opts.restarts
-	if !p.autoRestart || p.removed || p.m.closing.Load() || (limit >= 0 && p.restarts >= int(limit)) {
+// nextRestartLocked says whether the process restarts automatically after
+// a run ended (exit) or an automatic restart failed (err), after which
+// delay (initial << streak, capped), and why, as the RestartPolicy says.
+func (p *Process) nextRestartLocked(exit *ExitStatus, err error) (time.Duration, bool, string) {
+	if !p.autoRestart || p.removed || p.m.closing.Load() {
 		p.autoRestart = false
-		return 0, false
+		return 0, false, ""
 	}
 	b := p.opts.backoff
 	delay := b.initial
@@ -259,8 +201,18 @@ func (p *Process) nextRestartLocked() (time.Duration, bool) {
 		delay *= 2
 	}
 	delay = min(delay, b.max)
+	limit := p.opts.restarts
+	restart, reason := limit < 0 || p.restarts < int(limit), ""
+	if f := p.opts.restartPolicy; f != nil {
+		d := f(RunEnd{Exit: exit, Err: err, Restarts: p.restarts, Restart: restart, Delay: delay})
+		restart, delay, reason = d.Restart, max(d.Delay, 0), d.Reason
+	}
+	if !restart {
+		p.autoRestart = false
+		return 0, false, reason
+	}
 	p.streak++
-	return delay, true
+	return delay, true, reason
 }
 
 // backoff waits d and reports whether the restart is still wanted.
@@ -294,31 +246,14 @@ func (p *Process) restartRun() (*run, error) {
 	return p.spawnLocked()
 }
 
-// reapGroup reaps the members of process group pgid that are children of
-// the agent: orphans of the group are reparented to it when it is PID 1 or
-// a child subreaper. The group was sent SIGKILL, so each one exits; wait4
-// fails with ECHILD once none is left.
-func reapGroup(pgid int) {
-	for {
-		var ws unix.WaitStatus
-		_, err := unix.Wait4(-pgid, &ws, 0, nil)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
 // scheduleAffinityLocked binds the threads of r, after the configured
 // delay if any. A child started without a delay is bound already (see
 // Plugin.startBound); an attached process is bound at once.
 func (p *Process) scheduleAffinityLocked(r *run) {
-	if p.opts.affinity == nil || (p.opts.affinityDelay == 0 && r.cmd != nil) {
+	if r.cpus == nil || (p.opts.affinityDelay == 0 && r.cmd != nil) {
 		return
 	}
-	b := newBinder(r.pid, p.opts.affinity)
+	b := newBinder(r.pid, r.cpus)
 	delay := p.opts.affinityDelay
 	round := 0
 	if delay == 0 {
@@ -368,15 +303,27 @@ func (p *Process) bindLocked(r *run, b *binder, round int) bool {
 		p.affinityFailedLocked(r, err)
 		return false
 	case round == 0:
-		p.m.Log.Debugf("%s (pid %d): bound to cpus %v", p.name, r.pid, p.opts.affinity)
+		p.m.Log.Debugf("%s (pid %d): bound to cpus %v", p.name, r.pid, r.cpus)
 	case n > 0:
 		p.m.Log.Debugf("%s (pid %d): bound %d threads created during the binding", p.name, r.pid, n)
 	}
 	return (round == 0 || n > 0) && round < affinitySettleRounds
 }
 
-// affinityFailedLocked records that r could not be bound.
+// usableCPUs returns the CPUs of the CPUAffinity option that the agent may
+// run on, nil when none or without the option, and an error naming the
+// others.
+func (p *Process) usableCPUs() ([]int, error) {
+	if p.opts.affinity == nil {
+		return nil, nil
+	}
+	return checkCPUs(p.opts.affinity)
+}
+
+// affinityFailedLocked records that r could not be bound as asked: in
+// Info.AffinityError until the next run, and in Info.LastError.
 func (p *Process) affinityFailedLocked(r *run, err error) {
+	p.affinityErr = err
 	p.lastErr = fmt.Errorf("cpu affinity: %w", err)
 	p.m.Log.Warnf("%s (pid %d): cpu affinity: %v", p.name, r.pid, err)
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +16,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
 
 	"github.com/plinth-go/plinth/exec/processmanager"
@@ -36,6 +37,18 @@ const (
 	// DefaultHooksShutdownTimeout is how long Close lets the hooks of the
 	// last events run, once every program has stopped, before it kills them.
 	DefaultHooksShutdownTimeout = 5 * time.Second
+	// DefaultLogfileMaxBytes and DefaultLogfileBackups bound the disk a
+	// program's log takes, as supervisord's defaults do: 50MB, and 10
+	// rotated files, so at most 550MB per log file.
+	DefaultLogfileMaxBytes = 50 << 20
+	DefaultLogfileBackups  = 10
+)
+
+// Values of Program.Autorestart.
+const (
+	AutorestartAlways     = "always"
+	AutorestartUnexpected = "unexpected"
+	AutorestartNever      = "never"
 )
 
 // Config is the content of supervisor.conf. A zero Config is valid: the
@@ -110,6 +123,64 @@ type Program struct {
 	// RestartDelayMax caps the restart delay. If zero,
 	// DefaultRestartDelayMax (30s), or RestartDelay when that is larger.
 	RestartDelayMax time.Duration `yaml:"restart-delay-max"`
+
+	// StartSeconds is how long a run must last to count as started
+	// (supervisord's startsecs): a number of seconds (1, 2.5) or a
+	// duration ("1500ms"). Until then the program is starting; a run that
+	// ends sooner is a failed start, retried up to StartRetries times.
+	// Zero (the default) counts every run as started at once.
+	StartSeconds Seconds `yaml:"start-seconds,omitempty"`
+	// StartRetries is how many failed starts in a row (an exit before
+	// StartSeconds, or a failure to execute the program) are retried, with
+	// the restart backoff, before the program is fatal (supervisord's
+	// startretries). Default 0: a failed start is not retried.
+	StartRetries int `yaml:"start-retries,omitempty"`
+	// Autorestart says which exits of a started program restart it
+	// (supervisord's autorestart): "always", "unexpected" (an exit code
+	// not in ExitCodes, or a signal) or "never"; true and false stand for
+	// always and never. If empty, Restarts alone decides, as it always has.
+	// With Autorestart, a positive Restarts caps the restarts in a row,
+	// and 0 or -1 leave them uncapped.
+	Autorestart string `yaml:"autorestart,omitempty"`
+	// ExitCodes are the expected exit codes for autorestart "unexpected"
+	// (supervisord's exitcodes). If empty, [0].
+	ExitCodes []int `yaml:"exit-codes,omitempty"`
+	// StopAsGroup sends the stop signal to the process group of the
+	// program (supervisord's stopasgroup) rather than to the program
+	// alone. If unset, true, as it always was. It implies KillAsGroup.
+	StopAsGroup *bool `yaml:"stop-as-group,omitempty"`
+	// KillAsGroup sends the SIGKILL that follows StopTimeout to the
+	// process group (supervisord's killasgroup). If unset, StopAsGroup.
+	// Either way, what is left of the group once the program has exited
+	// after a stop is killed.
+	KillAsGroup *bool `yaml:"kill-as-group,omitempty"`
+	// Directory is supervisord's name for WorkingDir; set one of the two.
+	Directory string `yaml:"directory,omitempty"`
+	// Environment is supervisord's name for Env, as a mapping or as
+	// supervisord writes it: KEY="value",KEY2="value2". Set one of the two.
+	Environment EnvVars `yaml:"environment,omitempty"`
+	// User runs the program as this user, a name or a uid (supervisord's
+	// user). The agent must run as root.
+	User string `yaml:"user,omitempty"`
+	// Umask is the octal file mode creation mask of the program ("022"),
+	// as supervisord's umask; if unset, the agent's. Linux only.
+	Umask *Umask `yaml:"umask,omitempty"`
+	// StderrLogfilePath receives the standard error of the program. If
+	// empty, it goes where the standard output goes.
+	StderrLogfilePath string `yaml:"stderr-logfile-path,omitempty"`
+	// LogfileMaxBytes rotates a log file of the program once it would grow
+	// past this size: an integer number of bytes, or a size with a unit
+	// ("1MB", "512KiB"; KB, MB and GB are powers of 1024, as in
+	// supervisord). If unset, DefaultLogfileMaxBytes (50MB); 0 turns
+	// rotation off, and the program then writes to the file itself.
+	LogfileMaxBytes *ByteSize `yaml:"logfile-max-bytes,omitempty"`
+	// LogfileBackups is how many rotated files are kept (file.1 the
+	// newest). If unset, DefaultLogfileBackups (10); 0 keeps none: the
+	// file starts again empty.
+	LogfileBackups *int `yaml:"logfile-backups,omitempty"`
+	// DependsOn names the programs that must have been running for their
+	// StartSeconds before this one starts; they stop after it.
+	DependsOn []string `yaml:"depends-on,omitempty"`
 }
 
 // Hook is a command run on events of programs.
@@ -167,6 +238,192 @@ func parseDelay(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("cannot parse %q as duration: negative", s)
 	}
 	return v, nil
+}
+
+// Seconds is a duration read from YAML as a number of seconds (1, 2.5),
+// the form of supervisord's startsecs, or with a unit ("1500ms").
+type Seconds time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Seconds) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a number of seconds, got a %s", n.Line, kindName(n.Kind))}}
+	}
+	v, err := parseSeconds(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+	}
+	*d = Seconds(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler: Seconds are written with a unit.
+func (d Seconds) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// maxSeconds bounds a number of seconds, far above any sensible start-seconds.
+const maxSeconds = 1 << 30
+
+func parseSeconds(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f < 0 || f > maxSeconds || f != f {
+			return 0, fmt.Errorf("cannot parse %s as seconds: want 0 to %d", s, maxSeconds)
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("cannot parse %q as seconds: want a number of seconds such as 1 or a duration such as \"1500ms\"", s)
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("cannot parse %q as seconds: negative", s)
+	}
+	return v, nil
+}
+
+// ByteSize is a size in bytes read from YAML as an integer or with a unit:
+// B, KB, MB, GB (powers of 1024, as supervisord reads them) or KiB, MiB,
+// GiB, in any case.
+type ByteSize int64
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a size, got a %s", n.Line, kindName(n.Kind))}}
+	}
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+	}
+	*b = ByteSize(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler: a size is written in bytes.
+func (b ByteSize) MarshalYAML() (any, error) { return int64(b), nil }
+
+// ParseByteSize reads a size: "1048576", "1MB", "512KiB", "2gb".
+func ParseByteSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') {
+		i--
+	}
+	num, unit := t[:i], strings.ToUpper(strings.TrimSpace(t[i:]))
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("cannot parse %q as a size: want a number of bytes, or one with a unit such as 1MB or 512KiB", s)
+	}
+	var mult int64
+	switch unit {
+	case "", "B":
+		mult = 1
+	case "KB", "KIB", "K":
+		mult = 1 << 10
+	case "MB", "MIB", "M":
+		mult = 1 << 20
+	case "GB", "GIB", "G":
+		mult = 1 << 30
+	default:
+		return 0, fmt.Errorf("cannot parse %q as a size: unknown unit %q (want B, KB, MB, GB, KiB, MiB or GiB)", s, t[i:])
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("cannot parse %q as a size: too large", s)
+	}
+	return n * mult, nil
+}
+
+// Umask is a file mode creation mask read from YAML in octal, as
+// supervisord reads it: 022, "0022" and "0o22" are all 0o22.
+type Umask os.FileMode
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (u *Umask) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected an octal umask, got a %s", n.Line, kindName(n.Kind))}}
+	}
+	s := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(n.Value), "0o"), "0O")
+	v, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || v > 0o777 {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot parse %q as a umask: want an octal mask from 000 to 777 such as 022", n.Line, n.Value)}}
+	}
+	*u = Umask(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler: a umask is written in octal.
+func (u Umask) MarshalYAML() (any, error) { return fmt.Sprintf("%04o", uint32(u)), nil }
+
+// EnvVars are environment variables read from YAML as a mapping, or as
+// supervisord writes them: KEY="value",KEY2=value2.
+type EnvVars map[string]string
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (e *EnvVars) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.MappingNode:
+		var m map[string]string
+		if err := n.Decode(&m); err != nil {
+			return err
+		}
+		*e = m
+		return nil
+	case yaml.ScalarNode:
+		m, err := parseEnvString(n.Value)
+		if err != nil {
+			return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+		}
+		*e = m
+		return nil
+	}
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a mapping or KEY=\"value\",… , got a %s", n.Line, kindName(n.Kind))}}
+}
+
+// parseEnvString reads KEY="value",KEY2=value2: values in double quotes
+// may hold commas and escape a quote or backslash with a backslash.
+func parseEnvString(s string) (map[string]string, error) {
+	m := map[string]string{}
+	rest := strings.TrimSpace(s)
+	for rest != "" {
+		key, after, ok := strings.Cut(rest, "=")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" {
+			return nil, fmt.Errorf("environment %q: want KEY=\"value\" pairs separated by commas", s)
+		}
+		after = strings.TrimLeft(after, " \t")
+		var val strings.Builder
+		if strings.HasPrefix(after, `"`) {
+			i, closed := 1, false
+			for i < len(after) {
+				c := after[i]
+				if c == '\\' && i+1 < len(after) {
+					val.WriteByte(after[i+1])
+					i += 2
+					continue
+				}
+				i++
+				if c == '"' {
+					closed = true
+					break
+				}
+				val.WriteByte(c)
+			}
+			if !closed {
+				return nil, fmt.Errorf("environment %q: unterminated quote in the value of %s", s, key)
+			}
+			after = strings.TrimLeft(after[i:], " \t")
+			if after != "" && after[0] != ',' {
+				return nil, fmt.Errorf("environment %q: want a comma after the value of %s", s, key)
+			}
+		} else {
+			v, _, _ := strings.Cut(after, ",")
+			val.WriteString(strings.TrimSpace(v))
+			after = after[len(v):]
+		}
+		m[key] = val.String()
+		rest = strings.TrimSpace(strings.TrimPrefix(after, ","))
+	}
+	return m, nil
 }
 
 func kindName(k yaml.Kind) string {
@@ -311,6 +568,7 @@ func (c *Config) check(file string, l lines) error {
 		}
 		names[p.Name] = key
 	}
+	checkDependencies(ck, c.Programs, names)
 	for i := range c.Hooks {
 		h := &c.Hooks[i]
 		key := fmt.Sprintf("hooks[%d]", i)
@@ -388,11 +646,134 @@ func checkProgram(ck *checker, key string, p *Program) {
 			ck.problem(false, key+".env", "invalid variable name %q", k)
 		}
 	}
-	if p.WorkingDir != "" {
-		if fi, err := os.Stat(p.WorkingDir); err != nil || !fi.IsDir() {
-			ck.problem(false, key+".working-dir", "%q is not a directory", p.WorkingDir)
+	for k := range p.Environment {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			ck.problem(false, key+".environment", "invalid variable name %q", k)
 		}
 	}
+	if len(p.Env) > 0 && len(p.Environment) > 0 {
+		ck.problem(false, key+".environment", "program %q: set environment or env, not both (environment is supervisord's name for env)", p.Name)
+	}
+	if p.WorkingDir != "" && p.Directory != "" {
+		ck.problem(false, key+".directory", "program %q: set directory or working-dir, not both (directory is supervisord's name for working-dir)", p.Name)
+	}
+	for _, d := range []struct{ key, dir string }{{"working-dir", p.WorkingDir}, {"directory", p.Directory}} {
+		if d.dir != "" {
+			if fi, err := os.Stat(d.dir); err != nil || !fi.IsDir() {
+				ck.problem(false, key+"."+d.key, "%q is not a directory", d.dir)
+			}
+		}
+	}
+	if p.StartRetries < 0 {
+		ck.problem(false, key+".start-retries", "%d: want 0 or more", p.StartRetries)
+	}
+	switch p.Autorestart {
+	case "", AutorestartAlways, AutorestartUnexpected, AutorestartNever, "true", "false":
+	default:
+		ck.problem(false, key+".autorestart", "%q: want always, unexpected or never", p.Autorestart)
+	}
+	for i, c := range p.ExitCodes {
+		if c < 0 || c > 255 {
+			ck.problem(false, fmt.Sprintf("%s.exit-codes[%d]", key, i), "%d: an exit code is 0 to 255", c)
+		}
+	}
+	if p.StopAsGroup != nil && *p.StopAsGroup && p.KillAsGroup != nil && !*p.KillAsGroup {
+		ck.problem(false, key+".kill-as-group", "program %q: stop-as-group implies kill-as-group: set it true, or stop-as-group false", p.Name)
+	}
+	if p.User != "" {
+		if euid := os.Geteuid(); euid != 0 {
+			ck.problem(false, key+".user", "program %q: running it as user %q needs an agent that runs as root (it runs as uid %d)", p.Name, p.User, euid)
+		} else if runtime.GOOS == "windows" {
+			ck.problem(false, key+".user", "program %q: running a program as another user is not supported on windows", p.Name)
+		} else if !userExists(p.User) {
+			ck.problem(false, key+".user", "program %q: no user %q on this machine", p.Name, p.User)
+		}
+	}
+	if p.Umask != nil && runtime.GOOS != "linux" {
+		ck.problem(false, key+".umask", "program %q: a umask of its own is supported on Linux only", p.Name)
+	}
+	if (p.CPUAffinityMask != "" || p.CPUAffinityList != "") && runtime.GOOS != "linux" {
+		ck.problem(false, key+".cpu-affinity-mask", "program %q: CPU affinity is supported on Linux only", p.Name)
+	}
+	if p.LogfileMaxBytes != nil && *p.LogfileMaxBytes < 0 {
+		ck.problem(false, key+".logfile-max-bytes", "%d: want 0 (no rotation) or more", *p.LogfileMaxBytes)
+	}
+	if p.LogfileBackups != nil && *p.LogfileBackups < 0 {
+		ck.problem(false, key+".logfile-backups", "%d: want 0 or more", *p.LogfileBackups)
+	}
+	if p.LogfileBackups != nil && *p.LogfileBackups > maxLogfileBackups {
+		ck.problem(false, key+".logfile-backups", "%d: at most %d", *p.LogfileBackups, maxLogfileBackups)
+	}
+}
+
+// maxLogfileBackups bounds logfile-backups: each rotation renames every
+// backup.
+const maxLogfileBackups = 1000
+
+// checkDependencies checks depends-on: known names, no program depending
+// on itself through others.
+func checkDependencies(ck *checker, progs []Program, names map[string]string) {
+	for i, p := range progs {
+		key := fmt.Sprintf("programs[%d]", i)
+		for j, d := range p.DependsOn {
+			if _, ok := names[d]; !ok {
+				ck.problem(false, fmt.Sprintf("%s.depends-on[%d]", key, j), "program %q depends on %q, which no program is named (programs: %s)",
+					p.Name, d, strings.Join(sortedKeys(names), ", "))
+			}
+		}
+	}
+	byName := map[string]*Program{}
+	for i := range progs {
+		if _, dup := byName[progs[i].Name]; !dup {
+			byName[progs[i].Name] = &progs[i]
+		}
+	}
+	// Depth-first, reporting each cycle once, at the first program of the
+	// file on it.
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	mark := map[string]int{}
+	reported := map[string]bool{}
+	var path []string
+	var visit func(name string)
+	visit = func(name string) {
+		mark[name] = onPath
+		path = append(path, name)
+		for _, d := range byName[name].DependsOn {
+			if byName[d] == nil {
+				continue
+			}
+			switch mark[d] {
+			case unseen:
+				visit(d)
+			case onPath:
+				cycle := append(slices.Clone(path[slices.Index(path, d):]), d)
+				if !reported[d] {
+					reported[d] = true
+					ck.problem(false, names[d]+".depends-on", "program %q: dependency cycle %s", d, strings.Join(cycle, " -> "))
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		mark[name] = done
+	}
+	for _, p := range progs {
+		if byName[p.Name] != nil && mark[p.Name] == unseen {
+			visit(p.Name)
+		}
+	}
+}
+
+// userExists reports whether name is a user name or id of this machine.
+func userExists(name string) bool {
+	if _, err := user.Lookup(name); err == nil {
+		return true
+	}
+	_, err := user.LookupId(name)
+	return err == nil
 }
 
 // affinityValid reports whether p sets a valid CPU mask or list.
@@ -437,7 +818,7 @@ func ParseSignal(s string) (syscall.Signal, error) {
 	if !strings.HasPrefix(t, "SIG") {
 		t = "SIG" + t
 	}
-	if sig := unix.SignalNum(t); sig != 0 {
+	if sig := signalNum(t); sig != 0 {
 		return sig, nil
 	}
 	return 0, fmt.Errorf("unknown signal %q", s)

@@ -1,3 +1,5 @@
+//go:build unix
+
 package supervisor_test
 
 import (
@@ -6,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -137,6 +140,12 @@ func TestParseConfigDefaults(t *testing.T) {
 }
 
 func TestParseConfigErrorsNameFileLineAndKey(t *testing.T) {
+	// user is refused for an agent that does not run as root, and must
+	// exist for one that does.
+	userError := `supervisor.conf:4: key "programs[0].user": program "vpp": no user "no-such-user-here" on this machine`
+	if euid := os.Geteuid(); euid != 0 {
+		userError = fmt.Sprintf(`supervisor.conf:4: key "programs[0].user": program "vpp": running it as user "no-such-user-here" needs an agent that runs as root (it runs as uid %d)`, euid)
+	}
 	tests := []struct {
 		name string
 		conf string
@@ -176,6 +185,36 @@ func TestParseConfigErrorsNameFileLineAndKey(t *testing.T) {
 			`supervisor.conf:2: key "hooks[0].cmd": missing: a hook needs a command`},
 		{"hook command missing", "hooks:\n  - cmd: /nonexistent/hook.sh\n",
 			`supervisor.conf:2: key "hooks[0].cmd": executable "/nonexistent/hook.sh" does not exist`},
+		{"directory and working-dir", "programs:\n  - name: vpp\n    executable-path: sleep\n    working-dir: /tmp\n    directory: /tmp\n",
+			`supervisor.conf:5: key "programs[0].directory": program "vpp": set directory or working-dir, not both`},
+		{"environment and env", "programs:\n  - name: vpp\n    executable-path: sleep\n    env: {A: b}\n    environment: A=c\n",
+			`supervisor.conf:5: key "programs[0].environment": program "vpp": set environment or env, not both`},
+		{"bad environment", "programs:\n  - executable-path: sleep\n    environment: 'A=\"open'\n",
+			`supervisor.conf:3: key "programs[0].environment": environment "A=\"open": unterminated quote in the value of A`},
+		{"unknown dependency", "programs:\n  - name: agent\n    executable-path: sleep\n    depends-on: [vpp]\n",
+			`supervisor.conf:4: key "programs[0].depends-on[0]": program "agent" depends on "vpp", which no program is named (programs: agent)`},
+		{"dependency cycle", "programs:\n  - name: a\n    executable-path: sleep\n    depends-on: [b]\n  - name: b\n    executable-path: sleep\n    depends-on: [a]\n",
+			`supervisor.conf:4: key "programs[0].depends-on": program "a": dependency cycle a -> b -> a`},
+		{"depends on itself", "programs:\n  - name: a\n    executable-path: sleep\n    depends-on: [a]\n",
+			`supervisor.conf:4: key "programs[0].depends-on": program "a": dependency cycle a -> a`},
+		{"bad autorestart", "programs:\n  - executable-path: sleep\n    autorestart: sometimes\n",
+			`supervisor.conf:3: key "programs[0].autorestart": "sometimes": want always, unexpected or never`},
+		{"bad exit code", "programs:\n  - executable-path: sleep\n    exit-codes: [0, 256]\n",
+			`supervisor.conf:3: key "programs[0].exit-codes[1]": 256: an exit code is 0 to 255`},
+		{"bad start-seconds", "programs:\n  - executable-path: sleep\n    start-seconds: soon\n",
+			`supervisor.conf:3: key "programs[0].start-seconds": cannot parse "soon" as seconds`},
+		{"negative start-retries", "programs:\n  - executable-path: sleep\n    start-retries: -1\n",
+			`supervisor.conf:3: key "programs[0].start-retries": -1: want 0 or more`},
+		{"stop-as-group without kill-as-group", "programs:\n  - name: vpp\n    executable-path: sleep\n    stop-as-group: true\n    kill-as-group: false\n",
+			`supervisor.conf:5: key "programs[0].kill-as-group": program "vpp": stop-as-group implies kill-as-group`},
+		{"unknown user", "programs:\n  - name: vpp\n    executable-path: sleep\n    user: no-such-user-here\n",
+			userError},
+		{"bad umask", "programs:\n  - executable-path: sleep\n    umask: 088\n",
+			`supervisor.conf:3: key "programs[0].umask": cannot parse "088" as a umask`},
+		{"bad size", "programs:\n  - executable-path: sleep\n    logfile-max-bytes: 1XB\n",
+			`supervisor.conf:3: key "programs[0].logfile-max-bytes": cannot parse "1XB" as a size: unknown unit "XB"`},
+		{"negative backups", "programs:\n  - executable-path: sleep\n    logfile-backups: -1\n",
+			`supervisor.conf:3: key "programs[0].logfile-backups": -1: want 0 or more`},
 		{"invalid YAML", "programs:\n  - executable-path: [sleep\n",
 			`supervisor.conf:`},
 	}
@@ -246,6 +285,67 @@ func TestParseSignal(t *testing.T) {
 	for _, in := range []string{"", "0", "65", "SIGNOPE", "-1"} {
 		if got, err := supervisor.ParseSignal(in); err == nil {
 			t.Errorf("ParseSignal(%q) = %v, want an error", in, got)
+		}
+	}
+}
+
+func TestParseConfigReadsTheSupervisordKeys(t *testing.T) {
+	c, err := supervisor.ParseConfig("supervisor.conf", []byte(`
+programs:
+  - name: vpp
+    executable-path: sleep
+    start-seconds: 2.5
+    start-retries: 3
+    autorestart: unexpected
+    exit-codes: [0, 2]
+    stop-as-group: false
+    directory: /tmp
+    environment: A="x, y",B=z,C="say \"hi\""
+    umask: 022
+    stderr-logfile-path: /tmp/vpp.err
+    logfile-max-bytes: 512KiB
+    logfile-backups: 0
+  - name: agent
+    executable-path: sleep
+    start-seconds: 1500ms
+    depends-on: [vpp]
+    logfile-max-bytes: 1048576
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpp, agent := c.Programs[0], c.Programs[1]
+	if time.Duration(vpp.StartSeconds) != 2500*time.Millisecond || time.Duration(agent.StartSeconds) != 1500*time.Millisecond {
+		t.Errorf("start-seconds %v and %v, want 2.5s and 1.5s", time.Duration(vpp.StartSeconds), time.Duration(agent.StartSeconds))
+	}
+	if vpp.StartRetries != 3 || vpp.Autorestart != "unexpected" || !reflect.DeepEqual(vpp.ExitCodes, []int{0, 2}) ||
+		vpp.StopAsGroup == nil || *vpp.StopAsGroup || vpp.KillAsGroup != nil || vpp.Directory != "/tmp" {
+		t.Errorf("vpp = %+v", vpp)
+	}
+	if want := (supervisor.EnvVars{"A": "x, y", "B": "z", "C": `say "hi"`}); !reflect.DeepEqual(vpp.Environment, want) {
+		t.Errorf("environment %q, want %q", vpp.Environment, want)
+	}
+	if vpp.Umask == nil || *vpp.Umask != 0o22 {
+		t.Errorf("umask %v, want 022", vpp.Umask)
+	}
+	if *vpp.LogfileMaxBytes != 512<<10 || *vpp.LogfileBackups != 0 || *agent.LogfileMaxBytes != 1<<20 || agent.LogfileBackups != nil {
+		t.Errorf("rotation: vpp %d/%d, agent %d/%v", *vpp.LogfileMaxBytes, *vpp.LogfileBackups, *agent.LogfileMaxBytes, agent.LogfileBackups)
+	}
+	if !slices.Equal(agent.DependsOn, []string{"vpp"}) {
+		t.Errorf("depends-on %v", agent.DependsOn)
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1024": 1024, "1MB": 1 << 20, "1mb": 1 << 20, "512KiB": 512 << 10,
+		"2 GB": 2 << 30, "10KB": 10 << 10, "7B": 7} {
+		if got, err := supervisor.ParseByteSize(in); err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "MB", "-1", "1TB", "1.5MB", "99999999999999999999"} {
+		if got, err := supervisor.ParseByteSize(bad); err == nil {
+			t.Errorf("ParseByteSize(%q) = %d, want an error", bad, got)
 		}
 	}
 }

@@ -100,7 +100,7 @@ func (pr *program) operatorStart(action string) error {
 	// Its runs end as crashes again, restarted or not as the conf says.
 	pr.held = false
 	pr.mu.Unlock()
-	if err := pr.start(); err != nil {
+	if err := pr.freshStart(); err != nil {
 		switch {
 		case errors.Is(err, processmanager.ErrRunning):
 			return fmt.Errorf("supervisor: %s %s: %w: the program runs (pid %d); restart it instead",
@@ -126,7 +126,19 @@ func (pr *program) operatorStop(action string) error {
 	// Set before the stop, so that handle sees the end of the run as a
 	// stop, not as a crash or the end of the restarts.
 	pr.held = true
+	// A program waiting for its dependencies, or for the retry of a start
+	// that failed, stays stopped.
+	retrying := pr.cancelRetryLocked()
+	wasWaiting := pr.waiting
+	pr.waiting = false
+	if retrying || wasWaiting {
+		pr.state = ProgramStateStopped
+	}
 	pr.mu.Unlock()
+	if retrying {
+		pr.p.deliver([]Event{pr.event(EventTypeStopped, string(ProgramStateStopped), 0)})
+		return nil
+	}
 	es, err := pr.proc.StopAndWait()
 	if errors.Is(err, processmanager.ErrNotStarted) {
 		return nil

@@ -96,5 +96,19 @@
 // (WithEventHandler) are never called concurrently, and must not call
 // StartProgram, StopProgram or RestartProgram.
 //
-// Linux only, as the process manager.
+// # supervisord's keys
+//
+// Besides the keys of the original conf, programs take supervisord's
+// options under kebab-case names: start-seconds and start-retries (a run
+// shorter than start-seconds is a failed start, retried, then the program
+// is fatal), autorestart and exit-codes, stop-as-group and kill-as-group,
+// directory, environment, user and umask, stderr-logfile-path, and log
+// rotation with logfile-max-bytes (50MB) and logfile-backups (10). With
+// depends-on, a program starts once its dependencies have been running for
+// their start-seconds, and stops before them. docs/supervisor.md maps every
+// supervisord option.
+//
+// The package builds everywhere; it runs programs as the process manager
+// does on each system (see its package doc). CPU affinity and umask are
+// conf errors outside Linux.
 package supervisor

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/plinth-go/plinth/exec/processmanager"
 )
 
@@ -112,7 +110,7 @@ func (e Event) Env() []string {
 	}
 	if e.Exit != nil {
 		if e.Exit.Signal != 0 {
-			env = append(env, EnvExitSignal+"="+unix.SignalName(e.Exit.Signal))
+			env = append(env, EnvExitSignal+"="+signalName(e.Exit.Signal))
 		} else if e.Exit.Code >= 0 {
 			env = append(env, EnvExitCode+"="+strconv.Itoa(e.Exit.Code))
 		}
@@ -144,4 +142,12 @@ const (
 	// ProgramStateStopped: the supervisor stopped it (the agent stops), or
 	// an operator did (StopProgram, RestartProgram).
 	ProgramStateStopped ProgramState = "stopped"
+	// ProgramStateStarting: a run began and has not lasted start-seconds
+	// yet (only with start-seconds).
+	ProgramStateStarting ProgramState = "starting"
+	// ProgramStateFatal: start-retries ran out: the program failed to
+	// start (ended before start-seconds, or could not be executed) that
+	// many times in a row after its first try. The cause is in
+	// ProgramStatus.LastError.
+	ProgramStateFatal ProgramState = "fatal"
 )

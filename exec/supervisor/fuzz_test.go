@@ -24,6 +24,8 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("programs:\n  - name: vpp\n    executable-path: sleep\n    restarts: 4\n    cpu-affinity-mask: 4\n    cpu-affinity-setup-delay: 1000000000\nhooks:\n  - program-name: vpp\n    event-type: terminated\n    cmd: true\n"))
 	// Every supervisord-like key.
 	f.Add([]byte("programs:\n  - executable-path: sleep\n    env: {A: b}\n    stop-signal: INT\n    stop-timeout: 1s\n    restart-delay: 0s\n    priority: 3\n"))
+	// The supervisord-named keys, in their supervisord forms.
+	f.Add([]byte("programs:\n  - name: vpp\n    executable-path: sleep\n    start-seconds: 1\n    start-retries: 3\n    autorestart: unexpected\n    exit-codes: [0, 2]\n    directory: /tmp\n    environment: A=\"1\",B=\"x, y\"\n    umask: 022\n    logfile-max-bytes: 1MB\n    logfile-backups: 2\n  - executable-path: true\n    depends-on: [vpp]\n    stop-as-group: false\n    kill-as-group: false\n"))
 	// Problems: a duplicate name, a bad filter, a bad duration.
 	f.Add([]byte("programs:\n  - executable-path: sleep\n  - executable-path: sleep\nhooks:\n  - event-type: nope\n    cmd: true\n    timeout: x\n"))
 	f.Add([]byte("programs: [{executable-path: true, cpu-affinity-list: '0-3:2', cpu-affinity-setup-delay: -1}]"))
@@ -75,6 +77,15 @@ func normalize(c *supervisor.Config) supervisor.Config {
 		}
 		if len(p.Env) == 0 {
 			p.Env = nil
+		}
+		if len(p.Environment) == 0 {
+			p.Environment = nil
+		}
+		if len(p.ExitCodes) == 0 {
+			p.ExitCodes = nil
+		}
+		if len(p.DependsOn) == 0 {
+			p.DependsOn = nil
 		}
 		n.Programs = append(n.Programs, p)
 	}

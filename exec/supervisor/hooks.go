@@ -8,10 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // hookWaitDelay bounds how long a hook's output is awaited after the hook
@@ -75,19 +72,18 @@ func (p *Plugin) runHook(h hookRun, ev Event) {
 	cmd.Env = hookEnv(ev)
 	out := &cappedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.SysProcAttr = ownGroup()
+	cmd.Cancel = func() error { return killGroup(cmd.Process) }
 	cmd.WaitDelay = hookWaitDelay
 	err := cmd.Start()
 	if err != nil {
 		p.Log.Warnf("hook %s for %s %s: %v", h.Cmd, ev.Program, ev.Type, err)
 		return
 	}
-	pid := cmd.Process.Pid
 	err = cmd.Wait()
 	// The group outlives its leader while members remain, and its id is
 	// not reused meanwhile, so this reaches only what the hook left.
-	_ = unix.Kill(-pid, syscall.SIGKILL)
+	_ = killGroup(cmd.Process)
 	output := strings.TrimSpace(out.String())
 	switch {
 	case err == nil:

@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -38,8 +38,14 @@ type Plugin struct {
 	hooks    []hookRun
 	programs []*program          // in start order; fixed after Init
 	byName   map[string]*program // fixed after Init
-	files    []*os.File          // log files, closed by Close
+	files    []io.Closer         // log files, closed by Close
 	notify   chan processmanager.Notification
+
+	startWake chan struct{} // cap 1: a program came up; the starter checks the waiting ones
+
+	timersMu     sync.Mutex     // guards timersClosed; held while adding to timers
+	timersClosed bool           // no more timer callbacks run
+	timers       sync.WaitGroup // timer callbacks running
 
 	// ctx is the lifecycle context: hooks run under it, and Close cancels
 	// it to kill the hooks still running after the shutdown timeout.
@@ -125,6 +131,7 @@ func (p *Plugin) Init() error {
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.stopDispatch = make(chan struct{})
 	p.notify = make(chan processmanager.Notification)
+	p.startWake = make(chan struct{}, 1)
 	p.byName = make(map[string]*program, len(conf.Programs))
 	if err := p.resolveHooks(); err != nil {
 		p.cancel()
@@ -146,6 +153,7 @@ func (p *Plugin) Init() error {
 		}
 	}
 	p.wg.Go(p.dispatch)
+	p.wg.Go(p.starter)
 	for _, prog := range p.programs {
 		p.wg.Go(prog.runHooks)
 	}
@@ -178,61 +186,184 @@ func (p *Plugin) loadConf() (*Config, error) {
 	return LoadConfig(p.Cfg.GetConfigName())
 }
 
+// startOrder returns the indexes of progs in start order: by priority,
+// then the order of the file, except that a program comes after those it
+// depends on.
+func startOrder(progs []Program) []int {
+	index := make(map[string]int, len(progs))
+	for i, pc := range progs {
+		if _, dup := index[pc.Name]; !dup {
+			index[pc.Name] = i
+		}
+	}
+	placed := make([]bool, len(progs))
+	order := make([]int, 0, len(progs))
+	for len(order) < len(progs) {
+		best, fallback := -1, -1
+		for i, pc := range progs {
+			if placed[i] {
+				continue
+			}
+			if fallback < 0 || pc.Priority < progs[fallback].Priority {
+				fallback = i
+			}
+			ready := true
+			for _, d := range pc.DependsOn {
+				if j, ok := index[d]; ok && !placed[j] {
+					ready = false
+					break
+				}
+			}
+			if ready && (best < 0 || pc.Priority < progs[best].Priority) {
+				best = i
+			}
+		}
+		if best < 0 {
+			best = fallback // a cycle, which the conf check rejects
+		}
+		placed[best] = true
+		order = append(order, best)
+	}
+	return order
+}
+
+// stopOrder sets, for every program, the programs that must have stopped
+// before it stops: those started after it with a higher priority (so the
+// priorities stop in reverse order, each all at once), and those that
+// depend on it, directly or not.
+func (p *Plugin) stopOrder() {
+	pos := make(map[string]int, len(p.programs))
+	for i, prog := range p.programs {
+		pos[prog.name] = i
+	}
+	// dependsOn[i][j]: program i depends on program j, directly or not.
+	dependsOn := make([][]bool, len(p.programs))
+	var visit func(i, from int)
+	visit = func(i, from int) {
+		for _, d := range p.programs[from].conf.DependsOn {
+			if j, ok := pos[d]; ok && !dependsOn[i][j] {
+				dependsOn[i][j] = true
+				visit(i, j)
+			}
+		}
+	}
+	for i := range p.programs {
+		dependsOn[i] = make([]bool, len(p.programs))
+		visit(i, i)
+	}
+	for i, prog := range p.programs {
+		for j := i + 1; j < len(p.programs); j++ {
+			if p.programs[j].conf.Priority > prog.conf.Priority || dependsOn[j][i] {
+				prog.stopAfter = append(prog.stopAfter, j)
+			}
+		}
+		for _, d := range prog.conf.DependsOn {
+			if j, ok := pos[d]; ok {
+				prog.deps = append(prog.deps, p.programs[j])
+			}
+		}
+	}
+}
+
+// logWriter returns the writer of the log file path for pc, shared by the
+// programs that name it: the first one's rotation settings apply.
+func (p *Plugin) logWriter(pc Program, path string, writers map[string]io.Writer) (io.Writer, error) {
+	if w := writers[path]; w != nil {
+		return w, nil
+	}
+	limit := int64(DefaultLogfileMaxBytes)
+	if pc.LogfileMaxBytes != nil {
+		limit = int64(*pc.LogfileMaxBytes)
+	}
+	backups := DefaultLogfileBackups
+	if pc.LogfileBackups != nil {
+		backups = *pc.LogfileBackups
+	}
+	var w io.Writer
+	if limit == 0 {
+		// O_APPEND: every write of every program sharing the file lands
+		// at its end, whole. The program writes to it itself.
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		p.files = append(p.files, f)
+		w = f
+	} else {
+		r, err := openRotating(path, limit, backups)
+		if err != nil {
+			return nil, err
+		}
+		p.files = append(p.files, r)
+		w = r
+	}
+	writers[path] = w
+	return w, nil
+}
+
 // definePrograms creates the processes, in start order.
 func (p *Plugin) definePrograms() error {
 	conf := p.conf
-	order := make([]int, len(conf.Programs))
-	for i := range order {
-		order[i] = i
-	}
-	// Stable: within one priority, the order of the file.
-	sort.SliceStable(order, func(a, b int) bool {
-		return conf.Programs[order[a]].Priority < conf.Programs[order[b]].Priority
-	})
-	files := map[string]*os.File{}
-	for _, i := range order {
+	writers := map[string]io.Writer{}
+	for _, i := range startOrder(conf.Programs) {
 		pc := conf.Programs[i]
 		path, err := exec.LookPath(pc.ExecutablePath)
 		if err != nil {
 			return fmt.Errorf("supervisor: program %s: %w", pc.Name, lookPathError(pc.ExecutablePath, err))
 		}
-		out := os.Stdout
+		var stdout io.Writer = os.Stdout
 		if pc.LogfilePath != "" {
-			if out = files[pc.LogfilePath]; out == nil {
-				// O_APPEND: every write of every program sharing the
-				// file lands at its end, whole.
-				f, err := os.OpenFile(pc.LogfilePath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-				if err != nil {
-					return fmt.Errorf("supervisor: program %s: logfile-path: %w", pc.Name, err)
-				}
-				files[pc.LogfilePath] = f
-				p.files = append(p.files, f)
-				out = f
+			if stdout, err = p.logWriter(pc, pc.LogfilePath, writers); err != nil {
+				return fmt.Errorf("supervisor: program %s: logfile-path: %w", pc.Name, err)
+			}
+		}
+		stderr := stdout
+		if pc.StderrLogfilePath != "" {
+			if stderr, err = p.logWriter(pc, pc.StderrLogfilePath, writers); err != nil {
+				return fmt.Errorf("supervisor: program %s: stderr-logfile-path: %w", pc.Name, err)
 			}
 		}
 		prog := newProgram(p, pc, path)
 		opts := []processmanager.Option{
 			processmanager.WithName(pc.Name),
 			processmanager.Args(pc.ExecutableArgs...),
-			processmanager.Writer(out, out),
+			processmanager.Writer(stdout, stderr),
 			processmanager.Notify(p.notify),
 			processmanager.AutoTerminate(),
 			processmanager.ManagedBy("the supervisor: use POST " + ProgramsPath + "/" + pc.Name + "/{start|stop|restart}"),
 			processmanager.WithStopTimeout(cmp.Or(pc.StopTimeout, DefaultStopTimeout)),
 			processmanager.WithBackoff(prog.backoff()),
 		}
-		if pc.Restarts != 0 {
+		if prog.policy {
+			opts = append(opts, processmanager.WithRestartPolicy(prog.decide))
+		} else if pc.Restarts != 0 {
 			opts = append(opts, processmanager.Restarts(int32(pc.Restarts)))
 		}
 		if pc.StopSignal != "" {
 			sig, _ := ParseSignal(pc.StopSignal) // checked with the conf
 			opts = append(opts, processmanager.WithStopSignal(sig))
 		}
-		if pc.WorkingDir != "" {
-			opts = append(opts, processmanager.WithDir(pc.WorkingDir))
+		stopAsGroup := pc.StopAsGroup == nil || *pc.StopAsGroup
+		killAsGroup := stopAsGroup
+		if pc.KillAsGroup != nil {
+			killAsGroup = *pc.KillAsGroup
 		}
-		if len(pc.Env) > 0 {
-			opts = append(opts, processmanager.EnvVar(programEnv(pc.Env)))
+		opts = append(opts, processmanager.WithStopAsGroup(stopAsGroup), processmanager.WithKillAsGroup(killAsGroup))
+		if dir := cmp.Or(pc.WorkingDir, pc.Directory); dir != "" {
+			opts = append(opts, processmanager.WithDir(dir))
+		}
+		if env := cmp.Or(len(pc.Env), len(pc.Environment)); env > 0 {
+			vars := pc.Env
+			if len(vars) == 0 {
+				vars = pc.Environment
+			}
+			opts = append(opts, processmanager.EnvVar(programEnv(vars)))
+		}
+		if pc.User != "" {
+			opts = append(opts, processmanager.WithUser(pc.User))
+		}
+		if pc.Umask != nil {
+			opts = append(opts, processmanager.WithUmask(os.FileMode(*pc.Umask)))
 		}
 		if pc.CPUAffinityMask != "" || pc.CPUAffinityList != "" {
 			// An invalid value was logged as a warning of the conf: the
@@ -250,6 +381,7 @@ func (p *Plugin) definePrograms() error {
 		p.programs = append(p.programs, prog)
 		p.byName[pc.Name] = prog
 	}
+	p.stopOrder()
 	return nil
 }
 
@@ -268,14 +400,66 @@ func programEnv(env map[string]string) []string {
 	return out
 }
 
-// AfterInit starts the programs in start order. A program that fails to
-// start is logged, reported (state failed, a failed event) and left
-// stopped; the others start all the same.
+// AfterInit starts the programs in start order, except those with
+// depends-on: the starter starts each of them once its dependencies have
+// been running for their start-seconds. A program that fails to start is
+// logged, reported (state failed, a failed event, or a retry with
+// start-retries) and left stopped; the others start all the same.
 func (p *Plugin) AfterInit() error {
 	for _, prog := range p.programs {
-		_ = prog.start() // reported; the others start all the same
+		if len(prog.deps) > 0 {
+			prog.mu.Lock()
+			prog.waiting = true
+			prog.mu.Unlock()
+			continue
+		}
+		_ = prog.freshStart() // reported; the others start all the same
 	}
+	p.wakeStarter()
 	return nil
+}
+
+// wakeStarter makes the starter check the programs waiting for their
+// dependencies.
+func (p *Plugin) wakeStarter() {
+	select {
+	case p.startWake <- struct{}{}:
+	default:
+	}
+}
+
+// starter starts the programs waiting for their dependencies, in start
+// order, once every dependency runs and has been running for its
+// start-seconds, until Close.
+func (p *Plugin) starter() {
+	for {
+		select {
+		case <-p.startWake:
+		case <-p.stopDispatch:
+			return
+		}
+		for _, prog := range p.programs {
+			if prog.isWaiting() && prog.depsUp() {
+				prog.startWaiting()
+			}
+		}
+	}
+}
+
+// afterFunc runs f after d, as time.AfterFunc does, unless Close has
+// stopped the timers by then; Close waits for the f that run.
+func (p *Plugin) afterFunc(d time.Duration, f func()) *time.Timer {
+	return time.AfterFunc(d, func() {
+		p.timersMu.Lock()
+		if p.timersClosed {
+			p.timersMu.Unlock()
+			return
+		}
+		p.timers.Add(1)
+		p.timersMu.Unlock()
+		defer p.timers.Done()
+		f()
+	})
 }
 
 // Close stops the programs a priority at a time, in reverse start order
@@ -305,6 +489,10 @@ func (p *Plugin) close() error {
 		return nil // Init did not run or failed
 	}
 	errs := p.stopAll()
+	p.timersMu.Lock()
+	p.timersClosed = true
+	p.timersMu.Unlock()
+	p.timers.Wait()
 	close(p.stopDispatch)
 	for _, prog := range p.programs {
 		prog.closeQueue()
@@ -329,26 +517,31 @@ func (p *Plugin) close() error {
 	return errors.Join(errs...)
 }
 
-// stopAll stops the programs for Close, a priority at a time from the
-// highest value, the programs of one priority in parallel. Stopped one by
-// one, the times programs take to exit would add up: two that take 6s
-// each would outlast the agent's default stop timeout (10s), and two that
-// ignore SIGTERM would take twice their stop timeout. It returns the
-// errors in reverse start order.
+// stopAll stops the programs for Close, each once those that must stop
+// before it have (see stopOrder): a priority at a time from the highest
+// value, the programs of one priority in parallel, and a program after
+// those that depend on it. Stopped one by one, the times programs take to
+// exit would add up: two that take 6s each would outlast the agent's
+// default stop timeout (10s), and two that ignore SIGTERM would take twice
+// their stop timeout. It returns the errors in reverse start order.
 func (p *Plugin) stopAll() []error {
-	errs := make([]error, len(p.programs))
-	for end := len(p.programs); end > 0; {
-		begin := end - 1
-		for begin > 0 && p.programs[begin-1].conf.Priority == p.programs[end-1].conf.Priority {
-			begin--
-		}
-		var wg sync.WaitGroup
-		for i := begin; i < end; i++ {
-			wg.Go(func() { errs[len(p.programs)-1-i] = p.programs[i].stop() })
-		}
-		wg.Wait()
-		end = begin
+	n := len(p.programs)
+	errs := make([]error, n)
+	done := make([]chan struct{}, n)
+	for i := range done {
+		done[i] = make(chan struct{})
 	}
+	var wg sync.WaitGroup
+	for i, prog := range p.programs {
+		wg.Go(func() {
+			defer close(done[i])
+			for _, j := range prog.stopAfter {
+				<-done[j]
+			}
+			errs[n-1-i] = prog.stop()
+		})
+	}
+	wg.Wait()
 	return errs
 }
 
@@ -363,7 +556,9 @@ func (p *Plugin) rollback() {
 		}
 	}
 	for _, f := range p.files {
-		f.Close()
+		if err := f.Close(); err != nil {
+			p.Log.Warnf("closing a log file: %v", err)
+		}
 	}
 	p.files = nil
 }

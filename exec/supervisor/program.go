@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/processmanager/status"
 	"github.com/plinth-go/plinth/health/statuscheck"
@@ -31,6 +29,13 @@ type program struct {
 	proc  *processmanager.Process
 	hooks []hookRun // the hooks that apply to this program
 
+	startSecs time.Duration // start-seconds
+	// policy is set when start-seconds, start-retries or autorestart is:
+	// decide then rules the restarts, rather than the restarts count.
+	policy    bool
+	deps      []*program // depends-on; fixed after Init
+	stopAfter []int      // indexes of the programs that stop before this one; fixed after Init
+
 	// ctl serializes the operator's actions (StartProgram, StopProgram,
 	// RestartProgram) and the stop of Close, so that one never interleaves
 	// its stop and start with another's.
@@ -51,11 +56,20 @@ type program struct {
 	dropped   uint64        // events dropped from a full queue
 	wake      chan struct{} // cap 1: events has grown or closed was set
 	handled   chan struct{} // cap 1: handle processed a notification
+
+	waiting      bool        // waits for its dependencies before its first start
+	failedStarts int         // failed starts in a row (start-retries)
+	crashes      int         // automatic restarts in a row of started runs
+	fatalErr     error       // why the program is fatal
+	upTimer      *time.Timer // ends the start-seconds of the current run
+	retry        *time.Timer // retries a start that could not execute the program
 }
 
 func newProgram(p *Plugin, pc Program, path string) *program {
 	prog := &program{p: p, name: pc.Name, path: path, conf: pc, state: ProgramStateInitial,
-		wake: make(chan struct{}, 1), handled: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), handled: make(chan struct{}, 1),
+		startSecs: time.Duration(pc.StartSeconds),
+		policy:    pc.StartSeconds > 0 || pc.StartRetries > 0 || pc.Autorestart != ""}
 	for _, h := range p.hooks {
 		if h.ProgramName == "" || h.ProgramName == pc.Name {
 			prog.hooks = append(prog.hooks, h)
@@ -78,8 +92,21 @@ func (pr *program) event(t EventType, state string, pid int) Event {
 	return Event{Program: pr.name, Type: t, State: state, Pid: pid, Executable: pr.path, Time: time.Now()}
 }
 
+// freshStart starts the program as the supervisor or an operator does:
+// its failed starts and restarts in a row count from zero again.
+func (pr *program) freshStart() error {
+	pr.mu.Lock()
+	pr.failedStarts, pr.crashes, pr.fatalErr, pr.waiting = 0, 0, nil, false
+	pr.cancelRetryLocked()
+	pr.mu.Unlock()
+	return pr.start()
+}
+
 // start starts the program. A failure is also reported: logged, state
-// failed and a failed event; AfterInit goes on with the other programs.
+// failed and a failed event, or, with start-retries left, state backoff
+// and a retry after the restart delay; after the last retry the program
+// is fatal (a gave-up event follows the failed one). AfterInit goes on
+// with the other programs.
 func (pr *program) start() error {
 	err := pr.proc.Start()
 	if err == nil || errors.Is(err, processmanager.ErrRunning) || errors.Is(err, processmanager.ErrClosed) {
@@ -88,13 +115,191 @@ func (pr *program) start() error {
 		return err
 	}
 	pr.p.Log.Errorf("%s: %v", pr.name, err)
-	pr.mu.Lock()
-	pr.state, pr.lastErr = ProgramStateFailed, err
-	pr.mu.Unlock()
 	ev := pr.event(EventTypeFailed, string(ProgramStateFailed), 0)
 	ev.Err = err
-	pr.p.deliver([]Event{ev})
+	evs := []Event{ev}
+	pr.mu.Lock()
+	pr.state, pr.lastErr = ProgramStateFailed, err
+	if pr.conf.StartRetries > 0 && !pr.stopping && !pr.held {
+		pr.failedStarts++
+		if pr.failedStarts <= pr.conf.StartRetries {
+			initial, limit, _ := pr.backoff()
+			delay := initial
+			for i := 1; i < pr.failedStarts && delay < limit; i++ {
+				delay *= 2
+			}
+			delay = min(delay, limit)
+			pr.state = ProgramStateBackoff
+			evs[0].Restarting, evs[0].RestartIn = true, delay
+			pr.retry = pr.p.afterFunc(delay, pr.retryStart)
+		} else {
+			pr.state = ProgramStateFatal
+			pr.fatalErr = fmt.Errorf("%d failed starts in a row (start-retries: %d), the last: %w", pr.failedStarts, pr.conf.StartRetries, err)
+			gaveUp := pr.event(EventTypeGaveUp, string(ProgramStateFatal), 0)
+			gaveUp.Err = pr.fatalErr
+			evs = append(evs, gaveUp)
+		}
+	}
+	pr.mu.Unlock()
+	pr.p.deliver(evs)
 	return err
+}
+
+// retryStart retries a start that could not execute the program, unless an
+// operator or Close acted meanwhile.
+func (pr *program) retryStart() {
+	pr.ctl.Lock()
+	defer pr.ctl.Unlock()
+	pr.mu.Lock()
+	due := pr.retry != nil && !pr.stopping && !pr.held
+	pr.retry = nil
+	pr.mu.Unlock()
+	if due {
+		_ = pr.start() // reported
+	}
+}
+
+// cancelRetryLocked cancels a pending retry of a failed start.
+func (pr *program) cancelRetryLocked() bool {
+	if pr.retry == nil {
+		return false
+	}
+	pr.retry.Stop()
+	pr.retry = nil
+	return true
+}
+
+// decide is the restart policy of a program with start-seconds,
+// start-retries or autorestart (see processmanager.WithRestartPolicy). A
+// run shorter than start-seconds, or a restart that could not execute the
+// program, is a failed start: retried while start-retries allow, then the
+// program is fatal. A started run that ends restarts as autorestart says
+// (or restarts, without autorestart), within restarts when it is positive.
+// The Reason of the decision is the state the program is in until the
+// restart, or for good.
+func (pr *program) decide(e processmanager.RunEnd) processmanager.RestartDecision {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if e.Exit == nil || e.Exit.RunTime < pr.startSecs {
+		pr.failedStarts++
+		if pr.failedStarts <= pr.conf.StartRetries {
+			return processmanager.RestartDecision{Restart: true, Delay: e.Delay, Reason: string(ProgramStateBackoff)}
+		}
+		cause := e.Err
+		if e.Exit != nil {
+			cause = fmt.Errorf("%s after %v, before its start-seconds (%v)", e.Exit, e.Exit.RunTime.Round(time.Millisecond), pr.startSecs)
+		}
+		pr.fatalErr = fmt.Errorf("%d failed starts in a row (start-retries: %d), the last: %w", pr.failedStarts, pr.conf.StartRetries, cause)
+		return processmanager.RestartDecision{Reason: string(ProgramStateFatal)}
+	}
+	pr.failedStarts = 0
+	var restart bool
+	switch pr.conf.Autorestart {
+	case AutorestartAlways, "true":
+		restart = true
+	case AutorestartUnexpected:
+		restart = !pr.expected(e.Exit)
+	case AutorestartNever, "false":
+	default:
+		restart = pr.conf.Restarts != 0
+	}
+	if !restart {
+		return processmanager.RestartDecision{Reason: string(ProgramStateExited)}
+	}
+	limit := pr.conf.Restarts
+	if pr.conf.Autorestart != "" && limit == 0 {
+		limit = -1
+	}
+	if limit >= 0 && pr.crashes >= limit {
+		return processmanager.RestartDecision{Reason: string(ProgramStateGaveUp)}
+	}
+	pr.crashes++
+	return processmanager.RestartDecision{Restart: true, Delay: e.Delay, Reason: string(ProgramStateBackoff)}
+}
+
+// expected reports whether e is an expected exit: a code of exit-codes
+// (default 0), not a signal.
+func (pr *program) expected(e *processmanager.ExitStatus) bool {
+	if e.Signal != 0 || e.Code < 0 {
+		return false
+	}
+	if len(pr.conf.ExitCodes) == 0 {
+		return e.Code == 0
+	}
+	return slices.Contains(pr.conf.ExitCodes, e.Code)
+}
+
+// armUpTimerLocked ends the start-seconds of the run pid, which started at
+// began: the program is running then, unless the run ended before.
+func (pr *program) armUpTimerLocked(pid int, began time.Time) {
+	if pr.upTimer != nil {
+		pr.upTimer.Stop()
+	}
+	pr.upTimer = pr.p.afterFunc(pr.startSecs-time.Since(began), func() {
+		pr.mu.Lock()
+		up := pr.runPid == pid && pr.state == ProgramStateStarting
+		if up {
+			pr.state = ProgramStateRunning
+			pr.failedStarts = 0
+		}
+		pr.mu.Unlock()
+		if up {
+			pr.p.Log.Debugf("%s (pid %d) has been running for its start-seconds (%v)", pr.name, pid, pr.startSecs)
+			pr.p.wakeStarter()
+		}
+	})
+}
+
+// isWaiting reports whether the program waits for its dependencies.
+func (pr *program) isWaiting() bool {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return pr.waiting && !pr.stopping
+}
+
+// up reports whether the program runs and has been running for its
+// start-seconds.
+func (pr *program) up() bool {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return pr.state == ProgramStateRunning && pr.runPid != 0
+}
+
+// depsUp reports whether every dependency of the program is up.
+func (pr *program) depsUp() bool {
+	for _, d := range pr.deps {
+		if !d.up() {
+			return false
+		}
+	}
+	return true
+}
+
+// waitingFor lists the dependencies that are not up, while the program
+// waits for them.
+func (pr *program) waitingFor() []string {
+	if !pr.isWaiting() {
+		return nil
+	}
+	var names []string
+	for _, d := range pr.deps {
+		if !d.up() {
+			names = append(names, d.name)
+		}
+	}
+	return names
+}
+
+// startWaiting starts the program for the starter, unless an operator
+// started or stopped it meanwhile, or the agent stops.
+func (pr *program) startWaiting() {
+	pr.ctl.Lock()
+	defer pr.ctl.Unlock()
+	if !pr.isWaiting() {
+		return
+	}
+	pr.p.Log.Infof("%s: its dependencies run: starting it", pr.name)
+	_ = pr.freshStart() // reported
 }
 
 // handle turns a notification of the process manager into events.
@@ -131,6 +336,10 @@ func (pr *program) handle(n processmanager.Notification) []Event {
 		}
 		ev.Restarts, ev.Restarting, ev.RestartIn, ev.Time = n.Restarts, n.Restarting, n.RestartIn, n.Time
 		pr.runPid, pr.procState = 0, status.Terminated
+		if pr.upTimer != nil {
+			pr.upTimer.Stop()
+			pr.upTimer = nil
+		}
 		switch {
 		case n.Restarting:
 			pr.state = ProgramStateBackoff
@@ -139,6 +348,10 @@ func (pr *program) handle(n processmanager.Notification) []Event {
 			// neither a crash nor the end of the restarts.
 			pr.state = ProgramStateStopped
 			ev.Type, ev.State = EventTypeStopped, string(ProgramStateStopped)
+		case n.Reason != "":
+			// The restart policy of start-seconds, start-retries or
+			// autorestart said what the program is now.
+			pr.state = ProgramState(n.Reason)
 		case pr.conf.Restarts == 0:
 			pr.state = ProgramStateExited
 			if ev.Type == EventTypeFailed {
@@ -148,9 +361,14 @@ func (pr *program) handle(n processmanager.Notification) []Event {
 			pr.state = ProgramStateGaveUp
 		}
 		evs = append(evs, ev)
-		if pr.state == ProgramStateGaveUp {
+		switch pr.state {
+		case ProgramStateGaveUp:
 			gaveUp := ev
 			gaveUp.Type, gaveUp.State, gaveUp.Err = EventTypeGaveUp, string(ProgramStateGaveUp), nil
+			evs = append(evs, gaveUp)
+		case ProgramStateFatal:
+			gaveUp := ev
+			gaveUp.Type, gaveUp.State, gaveUp.Err = EventTypeGaveUp, string(ProgramStateFatal), pr.fatalErr
 			evs = append(evs, gaveUp)
 		}
 	case n.State == status.Initial || n.Pid == 0:
@@ -158,6 +376,12 @@ func (pr *program) handle(n processmanager.Notification) []Event {
 		if n.Pid != pr.runPid {
 			pr.countRunLocked()
 			pr.runPid, pr.state = n.Pid, ProgramStateRunning
+			if pr.startSecs > 0 {
+				pr.state = ProgramStateStarting
+				pr.armUpTimerLocked(n.Pid, n.Time)
+			} else {
+				pr.p.wakeStarter()
+			}
 			ev := pr.event(EventTypeStarted, string(EventTypeStarted), n.Pid)
 			ev.Restarts, ev.Time = n.Restarts, n.Time
 			evs = append(evs, ev)
@@ -190,7 +414,20 @@ func (pr *program) stop() error {
 	pr.mu.Lock()
 	was := pr.state
 	pr.stopping = true
+	if pr.upTimer != nil {
+		pr.upTimer.Stop()
+	}
+	retrying := pr.cancelRetryLocked()
 	pr.mu.Unlock()
+	if retrying {
+		// A start that failed was to be retried: that retry is cancelled.
+		pr.mu.Lock()
+		pr.state = ProgramStateStopped
+		pr.mu.Unlock()
+		ev := pr.event(EventTypeStopped, string(ProgramStateStopped), 0)
+		pr.p.deliver([]Event{ev})
+		return nil
+	}
 	es, err := pr.proc.StopAndWait()
 	if errors.Is(err, processmanager.ErrNotStarted) {
 		return nil
@@ -233,6 +470,10 @@ func (pr *program) report(ev Event) {
 		}
 	case EventTypeGaveUp:
 		state = statuscheck.StateError
+		if ev.State == string(ProgramStateFatal) {
+			cause = fmt.Errorf("%s is fatal: %w", pr.name, ev.Err)
+			break
+		}
 		cause = fmt.Errorf("%s gave up after %d restarts", pr.name, ev.Restarts)
 		if ev.Exit != nil {
 			cause = fmt.Errorf("%s gave up after %d restarts: %s", pr.name, ev.Restarts, ev.Exit)
@@ -361,16 +602,25 @@ type ProgramStatus struct {
 	LastExitSignal string `json:"last_exit_signal,omitempty"`
 	// LastError is the last failure to start the program or to bind it to
 	// its CPUs.
-	LastError  string   `json:"last_error,omitempty"`
-	Executable string   `json:"executable"`
-	Args       []string `json:"args,omitempty"`
+	LastError string `json:"last_error,omitempty"`
+	// AffinityError says why the current or last run is not bound to the
+	// CPUs of cpu-affinity-mask or cpu-affinity-list ("CPU 2 does not exist
+	// on this machine (CPUs 0-1)"); empty when it is.
+	AffinityError string   `json:"affinity_error,omitempty"`
+	Executable    string   `json:"executable"`
+	Args          []string `json:"args,omitempty"`
 	// HookEventsDropped counts events whose hooks were skipped because the
 	// hooks of the program fell more than 64 events behind.
 	HookEventsDropped uint64 `json:"hook_events_dropped"`
+	// WaitingFor names the dependencies (depends-on) that the program waits
+	// for before its first start: those not yet running for their
+	// start-seconds.
+	WaitingFor []string `json:"waiting_for,omitempty"`
 }
 
 func (pr *program) status() ProgramStatus {
 	in := pr.proc.Info()
+	waitingFor := pr.waitingFor()
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	s := ProgramStatus{
@@ -382,20 +632,32 @@ func (pr *program) status() ProgramStatus {
 		StartTime:         in.StartTime,
 		UpTime:            in.UpTime,
 		LastError:         in.LastError,
+		AffinityError:     in.AffinityError,
 		Executable:        pr.path,
 		Args:              in.Args,
 		HookEventsDropped: pr.dropped,
+		WaitingFor:        waitingFor,
 	}
 	if in.Alive {
-		// The notification of the start may still be on its way.
-		s.Pid, s.State = in.Pid, ProgramStateRunning
+		s.Pid = in.Pid
+		// The notification of the start may still be on its way. With
+		// start-seconds, only the end of its start-seconds makes a run
+		// running.
+		if pr.startSecs == 0 || (pr.runPid == in.Pid && pr.state == ProgramStateRunning) {
+			s.State = ProgramStateRunning
+		} else {
+			s.State = ProgramStateStarting
+		}
 	}
 	if s.LastError == "" && pr.lastErr != nil {
 		s.LastError = pr.lastErr.Error()
 	}
+	if pr.state == ProgramStateFatal && pr.fatalErr != nil {
+		s.LastError = pr.fatalErr.Error()
+	}
 	if e := in.LastExit; e != nil {
 		if e.Signal != 0 {
-			s.LastExitSignal = unix.SignalName(e.Signal)
+			s.LastExitSignal = signalName(e.Signal)
 		} else if e.Code >= 0 {
 			code := e.Code
 			s.LastExitCode = &code

@@ -1,3 +1,5 @@
+//go:build linux
+
 package supervisor_test
 
 import (
@@ -562,6 +564,7 @@ programs:
     executable-path: %[1]s
     executable-args: [%[2]s, print]
     logfile-path: %[4]s
+    logfile-max-bytes: 0 # the program writes to the file itself
 `, helper, rep.path, dir, logfile))
 	if got, want := rep.next(t, "env "), "env hello world "+dir; got != want {
 		t.Errorf("the program reported %q, want %q", got, want)

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command testhelper is a child process for the tests and benchmarks of the
 // process manager. It runs its arguments as a sequence of steps:
 //

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command testhelper is the program the supervisor tests run as programs
 // and hooks. Its first argument is a unix socket of the test, to which it
 // reports; the second chooses what it does:
@@ -15,6 +17,16 @@
 //	hook ID      report "hook ID <json of the SUPERVISOR_* variables, PATH, HOME and PLINTH_TEST_SECRET>", exit
 //	hook-fail ID as hook, then exit 3
 //	hang ID      report "hang ID <pid>", then wait to be killed
+//	stamp ID     report "stamp ID <pid> <unix time in ns>", then wait
+//	flood N      write N bytes to stdout at 1 MiB/s, in lines of 1 KiB,
+//	             and "to stderr" to stderr, report "flooded <pid>", then
+//	             wait
+//	term-family  start two children of its group in mode term-child,
+//	             report "family <pid> <child> <child>"; on SIGTERM, wait
+//	             for them to exit, then exit 0
+//	term-child   on SIGTERM, report "term <pid>" and exit 0
+//	whoami NAME  report "whoami <uid> <gid> <umask in octal> <working
+//	             directory> <value of NAME>", then wait
 //	stop-together DIR N
 //	             report "ready <pid>"; on SIGTERM, create DIR/<pid>, and
 //	             exit 0 once DIR holds N entries: it exits on its stop
@@ -34,6 +46,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -107,6 +120,59 @@ func main() {
 		report(sock, "env "+os.Getenv(os.Args[3])+" "+wd)
 	case "hang":
 		report(sock, "hang "+os.Args[3]+" "+pid)
+	case "stamp":
+		report(sock, fmt.Sprintf("stamp %s %s %d", os.Args[3], pid, time.Now().UnixNano()))
+	case "flood":
+		n, _ := strconv.Atoi(os.Args[3])
+		flood(n)
+		fmt.Fprintln(os.Stderr, "to stderr")
+		report(sock, "flooded "+pid)
+	case "term-family":
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, syscall.SIGTERM)
+		kids := []string{pid}
+		var cmds []*exec.Cmd
+		for range 2 {
+			// The child says on a pipe when it handles SIGTERM, so that
+			// the family is reported only once a stop signal cannot kill
+			// a child before it reports.
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				fail(err)
+			}
+			c := exec.Command(os.Args[0], sock, "term-child")
+			c.ExtraFiles = []*os.File{pw}
+			if err := c.Start(); err != nil {
+				fail(err)
+			}
+			pw.Close()
+			if _, err := pr.Read(make([]byte, 1)); err != nil {
+				fail(err)
+			}
+			pr.Close()
+			cmds = append(cmds, c)
+			kids = append(kids, strconv.Itoa(c.Process.Pid))
+		}
+		report(sock, "family "+strings.Join(kids, " "))
+		<-term
+		for _, c := range cmds {
+			_ = c.Wait()
+		}
+		os.Exit(0)
+	case "term-child":
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, syscall.SIGTERM)
+		ready := os.NewFile(3, "ready")
+		_, _ = ready.Write([]byte{1})
+		ready.Close()
+		<-term
+		report(sock, "term "+pid)
+		os.Exit(0)
+	case "whoami":
+		mask := unix.Umask(0)
+		unix.Umask(mask)
+		wd, _ := os.Getwd()
+		report(sock, fmt.Sprintf("whoami %d %d %03o %s %s", os.Getuid(), os.Getgid(), mask, wd, os.Getenv(os.Args[3])))
 	case "stop-together":
 		n, _ := strconv.Atoi(os.Args[4])
 		term := make(chan os.Signal, 1)
@@ -170,4 +236,23 @@ func report(sock, msg string) {
 	}
 	_, _ = c.Write([]byte(msg + "\n"))
 	c.Close()
+}
+
+// flood writes n bytes to stdout in lines of 1 KiB, at 1 MiB/s: 64 KiB
+// every 62.5ms. The pace matters, not the timing of each write.
+func flood(n int) {
+	line := []byte(strings.Repeat("x", 1023) + "\n")
+	chunk := make([]byte, 0, 64<<10)
+	for len(chunk) < cap(chunk) {
+		chunk = append(chunk, line...)
+	}
+	start := time.Now()
+	for sent := 0; sent < n; sent += len(chunk) {
+		if due := start.Add(time.Duration(sent) * time.Second / (1 << 20)); time.Until(due) > 0 {
+			time.Sleep(time.Until(due))
+		}
+		if _, err := os.Stdout.Write(chunk[:min(len(chunk), n-sent)]); err != nil {
+			fail(err)
+		}
+	}
 }

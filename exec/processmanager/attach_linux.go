@@ -58,6 +58,11 @@ func (p *Plugin) AttachProcess(pid int, options ...Option) (*Process, error) {
 	defer proc.mu.Unlock()
 	proc.run = r
 	proc.readStateLocked(r, buf)
+	var affinityErr error
+	r.cpus, affinityErr = proc.usableCPUs()
+	if affinityErr != nil {
+		proc.affinityFailedLocked(r, affinityErr)
+	}
 	proc.scheduleAffinityLocked(r)
 	if proc.removed {
 		if r.affinity != nil {

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -347,7 +346,7 @@ func TestBrowserShowsTheAgentLiveAndControlsIt(t *testing.T) {
 	}
 
 	// A crash is restarted by the supervisor, and the count grows again.
-	if err := syscall.Kill(restarted.Pid, syscall.SIGKILL); err != nil {
+	if err := killProcess(restarted.Pid); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "one more restart and the exit shown", fmt.Sprintf(
@@ -583,4 +582,13 @@ func TestBrowserShowsTheFleetLive(t *testing.T) {
 		t.Error("the page reloaded to show the change")
 	}
 	screenshot(t, ctx, "dashboard-fleet.png")
+}
+
+// killProcess kills the process pid, as a crash would (SIGKILL on Unix).
+func killProcess(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
 }

@@ -36,7 +36,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/plinth-go/plinth/agent"
 	"github.com/plinth-go/plinth/exec/processmanager"
@@ -173,7 +172,7 @@ func runDemo(out io.Writer) error {
 	fmt.Fprintf(out, "started in order: %s\n", strings.Join(sv.GetProgramNames(), ", "))
 
 	// vpp crashes: it is restarted, and its termination hook runs.
-	if err := syscall.Kill(vpp.Pid, syscall.SIGKILL); err != nil {
+	if err := killProcess(vpp.Pid); err != nil {
 		return err
 	}
 	term := wait("vpp", supervisor.EventTypeTerminated)
@@ -234,4 +233,13 @@ func printFile(out io.Writer, path string) error {
 		fmt.Fprintf(out, "%s: %s\n", filepath.Base(path), sc.Text())
 	}
 	return sc.Err()
+}
+
+// killProcess kills the process pid, as a crash would (SIGKILL on Unix).
+func killProcess(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
 }

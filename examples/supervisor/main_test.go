@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -127,7 +126,7 @@ func TestUserConfRunsItsProgramsAndHooksUntilInterrupted(t *testing.T) {
 			})
 
 			// vpp crashes: it is restarted and its hook runs.
-			if err := syscall.Kill(vpp, syscall.SIGKILL); err != nil {
+			if err := killProcess(vpp); err != nil {
 				t.Fatal(err)
 			}
 			p.WaitOutput(t, "vpp terminated (signal: killed), restart in ", startTimeout)

@@ -381,6 +381,7 @@ func TestWiringErrors(t *testing.T) {
 }
 
 func TestInvalidOptionsAreErrors(t *testing.T) {
+	//lint:ignore SA1012 the test checks that a nil Context is refused
 	_, err := agent.New(agent.StartTimeout(-1), agent.Context(nil), agent.Logs(nil))
 	for _, want := range []string{"StartTimeout(-1ns): must not be negative", "Context(nil)", "Logs(nil)"} {
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -29,7 +29,7 @@ type program struct {
 	proc  *processmanager.Process
 	hooks []hookRun // the hooks that apply to this program
 
-	startSecs time.Duration // start-seconds
+	startedAfter time.Duration // start-seconds: a run this long counts as started
 	// policy is set when start-seconds, start-retries or autorestart is:
 	// decide then rules the restarts, rather than the restarts count.
 	policy    bool
@@ -68,8 +68,8 @@ type program struct {
 func newProgram(p *Plugin, pc Program, path string) *program {
 	prog := &program{p: p, name: pc.Name, path: path, conf: pc, state: ProgramStateInitial,
 		wake: make(chan struct{}, 1), handled: make(chan struct{}, 1),
-		startSecs: time.Duration(pc.StartSeconds),
-		policy:    pc.StartSeconds > 0 || pc.StartRetries > 0 || pc.Autorestart != ""}
+		startedAfter: time.Duration(pc.StartSeconds),
+		policy:       pc.StartSeconds > 0 || pc.StartRetries > 0 || pc.Autorestart != ""}
 	for _, h := range p.hooks {
 		if h.ProgramName == "" || h.ProgramName == pc.Name {
 			prog.hooks = append(prog.hooks, h)
@@ -180,14 +180,14 @@ func (pr *program) cancelRetryLocked() bool {
 func (pr *program) decide(e processmanager.RunEnd) processmanager.RestartDecision {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
-	if e.Exit == nil || e.Exit.RunTime < pr.startSecs {
+	if e.Exit == nil || e.Exit.RunTime < pr.startedAfter {
 		pr.failedStarts++
 		if pr.failedStarts <= pr.conf.StartRetries {
 			return processmanager.RestartDecision{Restart: true, Delay: e.Delay, Reason: string(ProgramStateBackoff)}
 		}
 		cause := e.Err
 		if e.Exit != nil {
-			cause = fmt.Errorf("%s after %v, before its start-seconds (%v)", e.Exit, e.Exit.RunTime.Round(time.Millisecond), pr.startSecs)
+			cause = fmt.Errorf("%s after %v, before its start-seconds (%v)", e.Exit, e.Exit.RunTime.Round(time.Millisecond), pr.startedAfter)
 		}
 		pr.fatalErr = fmt.Errorf("%d failed starts in a row (start-retries: %d), the last: %w", pr.failedStarts, pr.conf.StartRetries, cause)
 		return processmanager.RestartDecision{Reason: string(ProgramStateFatal)}
@@ -235,7 +235,7 @@ func (pr *program) armUpTimerLocked(pid int, began time.Time) {
 	if pr.upTimer != nil {
 		pr.upTimer.Stop()
 	}
-	pr.upTimer = pr.p.afterFunc(pr.startSecs-time.Since(began), func() {
+	pr.upTimer = pr.p.afterFunc(pr.startedAfter-time.Since(began), func() {
 		pr.mu.Lock()
 		up := pr.runPid == pid && pr.state == ProgramStateStarting
 		if up {
@@ -244,7 +244,7 @@ func (pr *program) armUpTimerLocked(pid int, began time.Time) {
 		}
 		pr.mu.Unlock()
 		if up {
-			pr.p.Log.Debugf("%s (pid %d) has been running for its start-seconds (%v)", pr.name, pid, pr.startSecs)
+			pr.p.Log.Debugf("%s (pid %d) has been running for its start-seconds (%v)", pr.name, pid, pr.startedAfter)
 			pr.p.wakeStarter()
 		}
 	})
@@ -376,7 +376,7 @@ func (pr *program) handle(n processmanager.Notification) []Event {
 		if n.Pid != pr.runPid {
 			pr.countRunLocked()
 			pr.runPid, pr.state = n.Pid, ProgramStateRunning
-			if pr.startSecs > 0 {
+			if pr.startedAfter > 0 {
 				pr.state = ProgramStateStarting
 				pr.armUpTimerLocked(n.Pid, n.Time)
 			} else {
@@ -643,7 +643,7 @@ func (pr *program) status() ProgramStatus {
 		// The notification of the start may still be on its way. With
 		// start-seconds, only the end of its start-seconds makes a run
 		// running.
-		if pr.startSecs == 0 || (pr.runPid == in.Pid && pr.state == ProgramStateRunning) {
+		if pr.startedAfter == 0 || (pr.runPid == in.Pid && pr.state == ProgramStateRunning) {
 			s.State = ProgramStateRunning
 		} else {
 			s.State = ProgramStateStarting

@@ -71,7 +71,7 @@ func RemoveBinaries() {
 func goBuild(dir, importPath string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("the go command, to build the binary: %w", err)
 	}
 	out := filepath.Join(dir, path.Base(importPath))
 	if runtime.GOOS == "windows" {

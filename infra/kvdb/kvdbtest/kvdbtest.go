@@ -105,7 +105,7 @@ var brokerCases = []brokerCase{
 			keys = append(keys, kv.Key)
 			maxRev = max(maxRev, kv.Rev)
 			if string(kv.Value) != "v-"+kv.Key {
-				errs = append(errs, fmt.Errorf("List: value of %q = %q, want %q", kv.Key, kv.Value, "v-"+kv.Key))
+				errs = append(errs, fmt.Errorf("store.List: value of %q = %q, want %q", kv.Key, kv.Value, "v-"+kv.Key))
 			}
 		}
 		if want := []string{"a/1", "a/2"}; !slices.Equal(keys, want) {
@@ -186,7 +186,7 @@ var brokerCases = []brokerCase{
 			return err
 		}
 		if want := []string{"x", "y"}; !ok || !slices.Equal(keys, want) {
-			return fmt.Errorf("Commit = %v, keys %q, want true, %q", ok, keys, want)
+			return fmt.Errorf("store.Commit = %v, keys %q, want true, %q", ok, keys, want)
 		}
 		return nil
 	}},
@@ -201,11 +201,11 @@ var brokerCases = []brokerCase{
 		var errs []error
 		ok, err := b.Txn().If(kvdb.IfModRev("k", rev)).Put("k", []byte("v2")).Commit(ctx)
 		if err != nil || !ok {
-			errs = append(errs, fmt.Errorf("Commit with current rev = %v, %v, want true, nil", ok, err))
+			errs = append(errs, fmt.Errorf("store.Commit with current rev = %v, %v, want true, nil", ok, err))
 		}
 		ok, err = b.Txn().If(kvdb.IfModRev("k", rev)).Put("k", []byte("v3")).Commit(ctx)
 		if err != nil || ok {
-			errs = append(errs, fmt.Errorf("Commit with stale rev = %v, %v, want false, nil", ok, err))
+			errs = append(errs, fmt.Errorf("store.Commit with stale rev = %v, %v, want false, nil", ok, err))
 		}
 		if v, _, _, _ := b.Get(ctx, "k"); string(v) != "v2" {
 			errs = append(errs, fmt.Errorf(`Get("k") = %q, want "v2"`, v))
@@ -225,10 +225,10 @@ var brokerCases = []brokerCase{
 		cancel()
 		var errs []error
 		if err := b.Put(cctx, "k", []byte("v")); !errors.Is(err, context.Canceled) {
-			errs = append(errs, fmt.Errorf("Put with canceled ctx = %v, want context.Canceled", err))
+			errs = append(errs, fmt.Errorf("store.Put with canceled ctx = %v, want context.Canceled", err))
 		}
 		if _, _, _, err := b.Get(cctx, "k"); !errors.Is(err, context.Canceled) {
-			errs = append(errs, fmt.Errorf("Get with canceled ctx = %v, want context.Canceled", err))
+			errs = append(errs, fmt.Errorf("store.Get with canceled ctx = %v, want context.Canceled", err))
 		}
 		return errors.Join(errs...)
 	}},

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -299,7 +298,7 @@ const mainPackage = "github.com/plinth-go/plinth/cmd/plinth-etcd"
 func buildBinary() (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("the go command, to build the binary: %w", err)
 	}
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("plinth-etcdtest-%d", os.Getuid()))
 	if err := os.MkdirAll(dir, 0o755); err != nil {

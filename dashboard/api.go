@@ -30,6 +30,16 @@ type Panels struct {
 	// own REST API (POST /supervisor/programs/{name}/{action}), else
 	// "/ui/api/programs", served by the dashboard. Empty without Programs.
 	ProgramActions string `json:"program_actions,omitempty"`
+	// ProgramLog is where the programs panel reads a program's log, a path
+	// template whose {name} the page replaces with the program's name
+	// (path-escaped): GET with ?tail=N&stream=stdout|stderr answers
+	// text/plain, and with &follow=1 a text/event-stream of one data event
+	// per line. ProgramLogPath with Programs, empty without.
+	ProgramLog string `json:"program_log,omitempty"`
+	// SupervisorReload is where the programs panel POSTs a reload of the
+	// supervisor's conf file: SupervisorReloadPath with Programs, empty
+	// without.
+	SupervisorReload string `json:"supervisor_reload,omitempty"`
 	// Processes: GET /process/list and POST /process/{name}/{action} are
 	// served.
 	Processes bool `json:"processes"`
@@ -114,6 +124,11 @@ func (p *Plugin) servePanels(w http.ResponseWriter, _ *http.Request) {
 		Kafka:          p.Kafka != nil,
 		Fleet:          p.fleet != nil,
 	}
+	if p.Supervisor != nil {
+		// Served by the supervisor itself: the page shows its answer, and
+		// says so when a supervisor without them answers 404 or 405.
+		panels.ProgramLog, panels.SupervisorReload = ProgramLogPath, SupervisorReloadPath
+	}
 	if p.Probe != nil {
 		panels.Metrics = probe.MetricsPath
 	}
@@ -140,6 +155,18 @@ func (p *Plugin) programActions() string {
 	}
 	return programsActionBase
 }
+
+// Paths of the supervisor's REST API that the programs panel calls besides
+// GET /supervisor/programs and the program actions.
+const (
+	// ProgramLogPath serves the last lines of a program's log, and follows
+	// it with follow=1 (see Panels.ProgramLog).
+	ProgramLogPath = "/supervisor/programs/{name}/log"
+	// SupervisorReloadPath reloads the supervisor's conf file: POST answers
+	// 200 {"added":[…],"removed":[…],"changed":[…],"unchanged":[…]}, or
+	// 400 {"error":"supervisor.conf:12: …"} and changes nothing.
+	SupervisorReloadPath = "/supervisor/reload"
+)
 
 // Program actions of POST /ui/api/programs/{name}/{action}.
 const (

@@ -99,6 +99,7 @@ func TestPanelsShowOnlyWhatTheAgentHas(t *testing.T) {
 			},
 			opts: []dashboard.Option{dashboard.UseConf(dashboard.Config{Fleet: true})},
 			want: dashboard.Panels{Status: true, Loggers: true, Programs: true, ProgramActions: supervisor.ProgramsPath,
+				ProgramLog: "/supervisor/programs/{name}/log", SupervisorReload: "/supervisor/reload",
 				Processes: true, StatusKeys: true, Etcd: true, Kafka: true, Metrics: probe.MetricsPath,
 				RouteCache: dashboard.RouteCachePath, KafkaTraffic: dashboard.KafkaTrafficPath, Fleet: true},
 		},

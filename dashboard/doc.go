@@ -58,6 +58,9 @@
 // The programs panel sends its start, stop and restart to the supervisor's
 // POST /supervisor/programs/{name}/{action} when the supervisor plugin serves
 // its REST API (Panels.ProgramActions), and to /ui/api/programs otherwise.
+// It reads a program's log from the supervisor's ProgramLogPath, following
+// it with an EventSource, and reloads the supervisor's conf with a POST to
+// SupervisorReloadPath (Panels.ProgramLog, Panels.SupervisorReload).
 //
 // GET /events sends the agent status (the JSON of the status key, see package
 // health/statuscheck/model) as an event "status" at once and after every

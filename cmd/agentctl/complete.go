@@ -184,6 +184,7 @@ func (g *globalOptions) registerCompletions(root *cobra.Command) {
 		"process start":   programs,
 		"process stop":    programs,
 		"process restart": programs,
+		"process log":     programs,
 	}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {

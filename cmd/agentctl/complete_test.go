@@ -57,6 +57,7 @@ func TestCompletionOffersValues(t *testing.T) {
 		{"output formats, long flag", e, []string{"status", "--output", "j"}, []string{"table", "json", "yaml"}, noFile},
 		{"programs of the supervisor", supervisor, []string{"process", "restart", ""}, []string{"vpp", "agent", "tool"}, noFile},
 		{"nothing after the program", supervisor, []string{"process", "stop", "vpp", ""}, nil, noFile},
+		{"programs of process log", supervisor, []string{"process", "log", "-f", ""}, []string{"vpp", "agent", "tool"}, noFile},
 		{"processes of the process manager", processManager, []string{"process", "start", ""}, []string{"web", "db"}, noFile},
 		{"loggers with their levels", e, []string{"log", "set", ""}, []string{"agent\tinfo", "etcd\twarning", "etcd.watch\twarning", "http\tinfo"}, noFile},
 		{"levels", e, []string{"log", "set", "etcd", ""}, logLevels, noFile},

@@ -63,17 +63,28 @@ type agentResponse struct {
 	Body   []byte
 }
 
-// do sends a request and returns the answer. path is escaped, as
-// url.PathEscape escapes each segment. Only a failure to get an answer is
-// an error; an unreachable agent or a timeout is an unavailableError
-// naming the URL and the timeout.
-func (c *agentClient) do(ctx context.Context, method, path string, body io.Reader) (*agentResponse, error) {
+// url returns the URL of path at the agent. path is escaped, as
+// url.PathEscape escapes each segment, and may end with a query.
+func (c *agentClient) url(path string) (url.URL, error) {
 	u := c.base
+	path, u.RawQuery, _ = strings.Cut(path, "?")
 	p, err := url.PathUnescape(path)
+	if err != nil {
+		return u, err
+	}
+	u.Path, u.RawPath = p, path
+	return u, nil
+}
+
+// do sends a request and returns the answer. path is escaped, as
+// url.PathEscape escapes each segment, and may end with a query. Only a
+// failure to get an answer is an error; an unreachable agent or a timeout
+// is an unavailableError naming the URL and the timeout.
+func (c *agentClient) do(ctx context.Context, method, path string, body io.Reader) (*agentResponse, error) {
+	u, err := c.url(path)
 	if err != nil {
 		return nil, fmt.Errorf("agent: %s %s: %w", method, path, err)
 	}
-	u.Path, u.RawPath = p, path
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("agent: %s %s: %w", method, u.String(), err)
@@ -83,22 +94,7 @@ func (c *agentClient) do(ctx context.Context, method, path string, body io.Reade
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("agent: %s %s: %w", method, u.String(), ctx.Err())
-		}
-		if isTLSError(err) {
-			return nil, fmt.Errorf("agent: %s %s: TLS handshake failed: %v (check --http-ca-file, --http-cert-file and --http-key-file)",
-				method, u.String(), rootCause(err))
-		}
-		if isConnRefused(err) {
-			// Nothing listens there: say so now, not as a timeout.
-			return nil, unavailableError{fmt.Errorf("cannot reach the agent at %s: connection refused", c.base.String())}
-		}
-		var netErr net.Error
-		if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, unavailableError{fmt.Errorf("agent: %s %s: no answer within %v: %v", method, u.String(), c.timeout, rootCause(err))}
-		}
-		return nil, fmt.Errorf("agent: %s %s: %w", method, u.String(), err)
+		return nil, c.requestError(ctx, method, u.String(), err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
@@ -106,6 +102,93 @@ func (c *agentClient) do(ctx context.Context, method, path string, body io.Reade
 		return nil, fmt.Errorf("agent: %s %s: read the answer: %w", method, u.String(), err)
 	}
 	return &agentResponse{Status: resp.StatusCode, Body: b}, nil
+}
+
+// requestError describes a request to the agent at u that got no answer:
+// the caller's context ended, a TLS setup to fix, or an unavailableError
+// for an agent that refused the connection or did not answer in time.
+func (c *agentClient) requestError(ctx context.Context, method, u string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("agent: %s %s: %w", method, u, ctx.Err())
+	}
+	if isTLSError(err) {
+		return fmt.Errorf("agent: %s %s: TLS handshake failed: %v (check --http-ca-file, --http-cert-file and --http-key-file)",
+			method, u, rootCause(err))
+	}
+	if isConnRefused(err) {
+		// Nothing listens there: say so now, not as a timeout.
+		return unavailableError{fmt.Errorf("cannot reach the agent at %s: connection refused", c.base.String())}
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
+		return unavailableError{fmt.Errorf("agent: %s %s: no answer within %v: %v", method, u, c.timeout, rootCause(err))}
+	}
+	return fmt.Errorf("agent: %s %s: %w", method, u, err)
+}
+
+// agentStream is an answer whose body does not end by itself
+// (text/event-stream). Close it to end the request.
+type agentStream struct {
+	Body   io.Reader
+	close  func()
+	closed bool
+}
+
+// Close ends the request and releases its connection.
+func (s *agentStream) Close() {
+	if !s.closed {
+		s.closed = true
+		s.close()
+	}
+}
+
+// stream GETs path with the Accept header accept, and returns the body of
+// a 200 answer unread, as a stream; any other answer is read whole and
+// returned as an agentResponse. --timeout bounds the connection and the
+// wait for the answer's headers, not the stream, which lasts until ctx
+// ends or the agent closes it.
+func (c *agentClient) stream(ctx context.Context, path, accept string) (*agentStream, *agentResponse, error) {
+	u, err := c.url(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("agent: GET %s: %w", path, err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(sctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("agent: GET %s: %w", u.String(), err)
+	}
+	req.Header.Set("Accept", accept)
+	if c.hasAuth {
+		req.SetBasicAuth(c.user, c.password)
+	}
+	// The client of the other commands bounds the whole exchange, body
+	// included; here only the wait for the headers is bounded.
+	timer := time.AfterFunc(c.timeout, cancel)
+	resp, err := (&http.Client{Transport: c.hc.Transport}).Do(req)
+	if !timer.Stop() && err == nil {
+		// The headers came just as the time ran out: the request is
+		// cancelled all the same.
+		resp.Body.Close()
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
+		cancel()
+		if ctx.Err() == nil && sctx.Err() != nil {
+			err = fmt.Errorf("%w: %w", context.DeadlineExceeded, rootCause(err))
+		}
+		return nil, nil, c.requestError(ctx, http.MethodGet, u.String(), err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer cancel()
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		if err != nil {
+			return nil, nil, fmt.Errorf("agent: GET %s: read the answer: %w", u.String(), err)
+		}
+		return nil, &agentResponse{Status: resp.StatusCode, Body: b}, nil
+	}
+	return &agentStream{Body: resp.Body, close: func() { cancel(); resp.Body.Close() }}, nil, nil
 }
 
 // getJSON GETs path and decodes a 2xx JSON answer into out. Any other

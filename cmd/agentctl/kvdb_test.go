@@ -634,10 +634,12 @@ func TestEveryCommandPrintsJSON(t *testing.T) {
 		"agentctl kvdb watch": nil, // streams; see TestWatchJSONLines
 		"agentctl version":    {"version"},
 
-		"agentctl process list":    nil, // the fake agent has no supervisor; see TestProcessListJSON
-		"agentctl process start":   nil, // see TestProcessStartStopRestartPostToTheSupervisor
-		"agentctl process stop":    nil, // likewise
-		"agentctl process restart": nil, // likewise
+		"agentctl process list":      nil, // the fake agent has no supervisor; see TestProcessListJSON
+		"agentctl process start":     nil, // see TestProcessStartStopRestartPostToTheSupervisor
+		"agentctl process stop":      nil, // likewise
+		"agentctl process restart":   nil, // likewise
+		"agentctl process log":       nil, // see TestProcessLogPrintsTheLastLines and TestProcessLogFollowJSONLines
+		"agentctl supervisor reload": nil, // see TestSupervisorReloadPrintsTheFourLists
 	}
 	root := newRootCmd(&globalOptions{})
 	var paths []string

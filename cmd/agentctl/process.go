@@ -51,14 +51,15 @@ func newProcessCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "process",
 		GroupID: "agent",
-		Short:   "Show, start, stop and restart the programs the agent's supervisor runs",
-		Long: `Show the programs that the agent's supervisor runs, and start, stop or
-restart them, through the agent's HTTP API (the agent needs the supervisor
-plugin).`,
+		Short:   "Show, start, stop and restart the programs the agent's supervisor runs, and their logs",
+		Long: `Show the programs that the agent's supervisor runs, start, stop or
+restart them, and print or follow their logs, through the agent's HTTP API
+(the agent needs the supervisor plugin).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newProcessListCmd(g), newProcessStartCmd(g), newProcessStopCmd(g), newProcessRestartCmd(g))
+	cmd.AddCommand(newProcessListCmd(g), newProcessStartCmd(g), newProcessStopCmd(g), newProcessRestartCmd(g),
+		newProcessLogCmd(g))
 	return cmd
 }
 

@@ -293,7 +293,7 @@ tell; agentctl status --all exits 3 when it finds no agent.`,
 	_ = root.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return []cobra.Completion{outputTable, outputJSON, outputYAML}, cobra.ShellCompDirectiveNoFileComp
 	})
-	for _, c := range []*cobra.Command{newStatusCmd(g), newLogCmd(g), newProcessCmd(g), newKvdbCmd(g), newVersionCmd(g)} {
+	for _, c := range []*cobra.Command{newStatusCmd(g), newLogCmd(g), newProcessCmd(g), newSupervisorCmd(g), newKvdbCmd(g), newVersionCmd(g)} {
 		root.AddCommand(c)
 	}
 	g.registerCompletions(root)

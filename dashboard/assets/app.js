@@ -357,7 +357,10 @@ function commandLine(exe, args) {
   return [exe, ...(args || [])].filter((a) => a !== undefined).map(q).join(" ");
 }
 
-function renderProcs(tableId, msgId, items, act) {
+// renderProcs shows items in the table tableId, with start, stop and
+// restart buttons that call act and, when openLog is given, a log button
+// that calls it.
+function renderProcs(tableId, msgId, items, act, openLog) {
   syncRows($(tableId).tBodies[0], items, ["name", "state", "pid", "restarts", "uptime", "exit", "error", "actions"], (c, it) => {
     if (!c.name.firstChild) {
       const n = document.createElement("span");
@@ -398,6 +401,16 @@ function renderProcs(tableId, msgId, items, act) {
         b.textContent = a[0].toUpperCase() + a.slice(1);
         b.setAttribute("aria-label", `${b.textContent} ${it.name}`);
         b.addEventListener("click", () => act(it.name, a, b, msgId));
+        group.appendChild(b);
+      }
+      if (openLog) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.dataset.action = "log";
+        b.textContent = "Log";
+        b.setAttribute("aria-label", `Log of ${it.name}`);
+        b.setAttribute("aria-controls", "log-view");
+        b.addEventListener("click", () => openLog(it.name, b));
         group.appendChild(b);
       }
     }
@@ -442,7 +455,8 @@ async function refreshProcs() {
           alive: p.state === "running",
           upSec: p.up_time_ns / 1e9, exit: exitText(p.last_exit_code, p.last_exit_signal),
           error: p.last_error, affinityError: p.affinity_error,
-        })), (n, a, b, m) => act(panels.program_actions || "/ui/api/programs", n, a, b, m));
+        })), (n, a, b, m) => act(panels.program_actions || "/ui/api/programs", n, a, b, m),
+        panels.program_log ? openLog : undefined);
       } catch (e) { message("programs-msg", e.message, true); }
     }
     if (panels.processes) {
@@ -464,6 +478,138 @@ async function refreshProcs() {
     }
   } finally {
     procsBusy = false;
+  }
+}
+
+// ---- a program's log -------------------------------------------------------
+
+const LOG_TAIL = 500;   // lines asked for when the view opens
+const LOG_KEEP = 5000;  // lines kept in the view; older ones are dropped
+
+// logView is the open log view: the program, the stream, its EventSource
+// and the button that opened it; null when closed.
+let logView = null;
+
+function logURL(name, stream, follow) {
+  const path = panels.program_log.replace("{name}", encodeURIComponent(name));
+  return `${path}?tail=${LOG_TAIL}&stream=${stream}${follow ? "&follow=1" : ""}`;
+}
+
+function setLogState(state) {
+  const el = $("log-state");
+  if (el.dataset.conn !== state) el.dataset.conn = state;
+  setText(el, state);
+}
+
+function openLog(name, opener) {
+  const stream = logView && logView.name === name ? logView.stream : "stdout";
+  $("log-view").hidden = false;
+  setText($("log-name"), name);
+  $(`log-stream-${stream}`).checked = true;
+  followLog(name, stream, opener);
+  $("log-lines").focus();
+}
+
+// followLog shows the stream of program name: the last lines, then each
+// new one, from one EventSource on the follow URL. The browser reconnects
+// after a network error, and the agent sends the last lines again: the
+// view then starts over rather than repeating them.
+function followLog(name, stream, opener) {
+  stopLog();
+  const pre = $("log-lines");
+  pre.textContent = "";
+  message("log-msg", "");
+  setLogState("connecting");
+  const es = new EventSource(logURL(name, stream, true));
+  const view = { name, stream, es, opener, lines: 0 };
+  logView = view;
+  es.onopen = () => {
+    if (logView !== view) return;
+    pre.textContent = "";
+    view.lines = 0;
+    setLogState("following");
+  };
+  es.onmessage = (ev) => {
+    if (logView !== view) return;
+    const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    pre.append(ev.data + "\n");
+    if (++view.lines > LOG_KEEP) {
+      pre.firstChild.remove();
+      view.lines--;
+    }
+    if (atEnd) pre.scrollTop = pre.scrollHeight;
+  };
+  es.onerror = () => {
+    if (logView !== view) return;
+    if (es.readyState !== EventSource.CLOSED) {
+      setLogState("reconnecting");
+      return;
+    }
+    // The agent refused the stream; EventSource does not say why, so ask
+    // for the lines without following.
+    setLogState("stopped");
+    explainLog(view);
+  };
+}
+
+async function explainLog(view) {
+  let text;
+  try {
+    const resp = await fetch(logURL(view.name, view.stream, false), { cache: "no-store" });
+    const body = await resp.text();
+    let msg = body.trim();
+    try { msg = JSON.parse(body).error || msg; } catch (_) { /* not JSON */ }
+    if (resp.ok) text = "the log stream ended";
+    else if (resp.status === 405 || (resp.status === 404 && msg === "404 page not found")) {
+      text = "the agent's supervisor does not serve program logs";
+    } else text = msg || `${resp.status} ${resp.statusText}`;
+  } catch (e) {
+    text = e.message;
+  }
+  if (logView === view) message("log-msg", `${view.name} (${view.stream}): ${text}`, true);
+}
+
+// stopLog closes the EventSource of the open view, if any.
+function stopLog() {
+  if (logView) logView.es.close();
+  logView = null;
+}
+
+function closeLog() {
+  const opener = logView && logView.opener;
+  stopLog();
+  $("log-view").hidden = true;
+  setLogState("");
+  if (opener && opener.isConnected) opener.focus();
+}
+
+// ---- supervisor reload -----------------------------------------------------
+
+async function reloadSupervisor() {
+  const b = $("reload");
+  b.disabled = true;
+  b.setAttribute("aria-busy", "true");
+  $("reload-box").hidden = false;
+  $("reload-result").hidden = true;
+  message("reload-msg", "reloading supervisor.conf…");
+  try {
+    const r = await api("POST", panels.supervisor_reload);
+    for (const k of ["added", "removed", "changed", "unchanged"]) {
+      setText($(`reload-${k}`), (r[k] || []).join(", ") || "–");
+    }
+    $("reload-result").hidden = false;
+    const n = (k) => (r[k] || []).length;
+    const summary = `supervisor.conf reloaded: ${n("added")} added, ${n("removed")} removed, ${n("changed")} changed, ${n("unchanged")} unchanged`;
+    message("reload-msg", summary);
+    announce(summary);
+  } catch (e) {
+    const text = e.status === 400 ? `Reload refused, nothing changed: ${e.message}` : `Reload failed: ${e.message}`;
+    message("reload-msg", text, true);
+    announce(text);
+  } finally {
+    b.disabled = false;
+    b.removeAttribute("aria-busy");
+    await refreshProcs();
   }
 }
 
@@ -579,6 +725,16 @@ async function main() {
     setInterval(refreshLoggers, 10 * POLL_MS);
   }
   if (panels.programs || panels.processes) { refreshProcs(); setInterval(refreshProcs, POLL_MS); }
+  if (panels.program_log) {
+    $("log-close").addEventListener("click", closeLog);
+    for (const r of document.querySelectorAll('input[name="log-stream"]')) {
+      r.addEventListener("change", () => { if (r.checked && logView) followLog(logView.name, r.value, logView.opener); });
+    }
+  }
+  if (panels.supervisor_reload) {
+    $("reload-tools").hidden = false;
+    $("reload").addEventListener("click", reloadSupervisor);
+  }
   if (panels.status_keys) { refreshKeys(); setInterval(refreshKeys, POLL_MS); }
   if (panels.etcd || panels.kafka || panels.route_cache) { refreshConnections(); setInterval(refreshConnections, POLL_MS); }
   if (panels.metrics) {

@@ -14,8 +14,8 @@
 // Lookups take the read lock only. GetValue allocates nothing; ListNames
 // and GetValuesByIndex allocate their result and nothing else, also right
 // after a change: each index keeps the entries of every indexed value
-// sorted by name. ListAllNames sorts the names again after a create or a
-// delete, then allocates only its result. A Put calls every index function
+// sorted by name. ListAllNames sorts the names on every call, in its
+// result, which is its only allocation. A Put calls every index function
 // once and touches only the index buckets whose indexed values changed: a
 // binary search and a shift of the pointers after the entry's place, a
 // copy that grows with the bucket. Buckets left empty are deleted.

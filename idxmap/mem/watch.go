@@ -61,7 +61,7 @@ func (m *Mapping[V]) Watch(name string, callback func(idxmap.Event[V]), opts ...
 	if o.Snapshot && len(m.items) > 0 {
 		// Queued under the same lock as the registration: changes made
 		// after it follow the snapshot, and none is in both.
-		all := m.allLocked()
+		all := m.sortedLocked()
 		s.queue = make([]idxmap.Event[V], len(all))
 		for i, e := range all {
 			s.queue[i] = idxmap.Event[V]{Kind: idxmap.EventCreate, Name: e.name, New: e.value, Snapshot: true}

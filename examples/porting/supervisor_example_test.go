@@ -44,7 +44,7 @@ func Example_supervisorConf() {
 }
 
 // newSupervisor runs one program, restarted whenever it exits, and hands
-// its events (but the kernel states) to events.
+// the events cn-infra had to events.
 func newSupervisor(events chan<- supervisor.Event) *supervisor.Plugin {
 	return supervisor.NewPlugin(
 		supervisor.UseConf(supervisor.Config{
@@ -62,7 +62,9 @@ func newSupervisor(events chan<- supervisor.Event) *supervisor.Plugin {
 			}},
 		}),
 		supervisor.WithEventHandler(func(ev supervisor.Event) {
-			if ev.Type != supervisor.EventTypeStatus {
+			switch ev.Type { // the events cn-infra had; not the kernel states
+			case supervisor.EventTypeStarted, supervisor.EventTypeStopped, supervisor.EventTypeTerminated,
+				supervisor.EventTypeGaveUp, supervisor.EventTypeFailed:
 				events <- ev // buffered: the handler must not block
 			}
 		}))

@@ -82,7 +82,7 @@ func (p *Plugin) RestartProgram(name string) error {
 }
 
 func (p *Plugin) lookup(name string) (*program, error) {
-	prog := p.byName[name]
+	prog := p.program(name)
 	if prog == nil {
 		return nil, fmt.Errorf("supervisor: %w %q (GET %s lists them)", ErrUnknownProgram, name, ProgramsPath)
 	}
@@ -118,9 +118,12 @@ func (pr *program) operatorStart(action string) error {
 // operatorStop stops the program for the operator's action; pr.ctl is
 // held.
 func (pr *program) operatorStop(action string) error {
+	stoppingEv := pr.stateEvent(EventTypeStopping, 0)
+	pr.p.deliverMu.Lock()
 	pr.mu.Lock()
 	if pr.stopping {
 		pr.mu.Unlock()
+		pr.p.deliverMu.Unlock()
 		return fmt.Errorf("supervisor: %s %s: %w: the agent is stopping", action, pr.name, ErrStateConflict)
 	}
 	// Set before the stop, so that handle sees the end of the run as a
@@ -134,9 +137,17 @@ func (pr *program) operatorStop(action string) error {
 	if retrying || wasWaiting {
 		pr.state = ProgramStateStopped
 	}
+	alive := pr.runPid != 0 && !retrying
+	if alive {
+		pr.state, stoppingEv.Pid = ProgramStateStopping, pr.runPid
+	}
 	pr.mu.Unlock()
+	if alive {
+		pr.p.deliverLocked(pr, []Event{stoppingEv})
+	}
+	pr.p.deliverMu.Unlock()
 	if retrying {
-		pr.p.deliver([]Event{pr.event(EventTypeStopped, string(ProgramStateStopped), 0)})
+		pr.p.deliver(pr, []Event{pr.event(EventTypeStopped, string(ProgramStateStopped), 0)})
 		return nil
 	}
 	es, err := pr.proc.StopAndWait()
@@ -163,7 +174,7 @@ func (pr *program) operatorStop(action string) error {
 	if cancelled {
 		ev := pr.event(EventTypeStopped, string(ProgramStateStopped), es.Pid)
 		ev.Exit, ev.Restarts = &es, pr.proc.Info().Restarts
-		pr.p.deliver([]Event{ev})
+		pr.p.deliver(pr, []Event{ev})
 	}
 	return nil
 }

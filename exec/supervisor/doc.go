@@ -64,6 +64,15 @@
 // (state stopped, a stopped event, no restart) until it is started again.
 // Errors wrap ErrUnknownProgram or ErrStateConflict and name the program.
 //
+// # Reload and logs
+//
+// Reload (POST /supervisor/reload, or SIGHUP unless WithoutSIGHUPReload)
+// reads the conf again and applies it: added programs start, removed ones
+// stop, changed ones restart, the others keep running; a conf with an
+// error changes nothing. GET /supervisor/programs/{name}/log serves the end
+// of a program's log file, and with follow=1 its new lines as server-sent
+// events, across rotations (see ProgramLogPath).
+//
 // # Hooks
 //
 // A hook runs its command for every event that matches its optional filters
@@ -72,8 +81,11 @@
 // LANG, LC_ALL, LC_CTYPE and LC_MESSAGES, plus SUPERVISOR_PROCESS_NAME, SUPERVISOR_PROCESS_STATE,
 // SUPERVISOR_EVENT_TYPE and, when known, SUPERVISOR_PROCESS_PID,
 // SUPERVISOR_PROCESS_PATH, SUPERVISOR_EXIT_CODE, SUPERVISOR_EXIT_SIGNAL,
-// SUPERVISOR_RESTARTS and SUPERVISOR_ERROR (see Event.Env). Hooks of one
-// program run one at a time in event order, on a goroutine of their own, so
+// SUPERVISOR_RESTARTS, SUPERVISOR_ERROR and SUPERVISOR_RESTART_IN (see
+// Event.Env). Besides the events of the original conf, each change of
+// state fires an event named after the state entered, as supervisord
+// reports them: starting, running, backoff, stopping, exited, stopped,
+// fatal. Hooks of one program run one at a time in event order, on a goroutine of their own, so
 // a slow, failing or hanging hook never delays supervision; each is killed
 // with its process group after its timeout. A program queues at most 64
 // events for its hooks; beyond that the oldest are dropped, logged and

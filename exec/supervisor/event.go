@@ -41,8 +41,45 @@ const (
 	EventTypeStopped EventType = "stopped"
 )
 
-// EventTypes lists the event types, in the order of a program's life.
-var EventTypes = []EventType{EventTypeStarted, EventTypeStatus, EventTypeTerminated, EventTypeGaveUp, EventTypeFailed, EventTypeStopped}
+// The events of the changes of the state of a program, as supervisord
+// names its process states: each fires when the program enters the state
+// of its name, and its SUPERVISOR_PROCESS_STATE is that name. They come
+// with the events above, after them for the same change: a run that
+// begins produces started, starting, then running (at once without
+// start-seconds); a run that ends produces terminated, then exited when it
+// had been running, then backoff (a restart or a retry follows), or fatal
+// (start-retries ran out; gave-up follows), or nothing more.
+const (
+	// EventTypeStarting: a run began; it counts as started once it has
+	// lasted start-seconds (at once without them).
+	EventTypeStarting EventType = "starting"
+	// EventTypeRunning: the run has lasted its start-seconds (at once
+	// without them); programs that depend on it may start.
+	EventTypeRunning EventType = "running"
+	// EventTypeBackoff: the run ended or the start failed, and the program
+	// restarts, or retries its start, after a delay
+	// (SUPERVISOR_RESTART_IN).
+	EventTypeBackoff EventType = "backoff"
+	// EventTypeStopping: the supervisor sent the program its stop signal,
+	// as the agent stops, for an operator or for a reload; stopped
+	// follows once it has exited.
+	EventTypeStopping EventType = "stopping"
+	// EventTypeExited: a run that had been running (past its
+	// start-seconds) ended on its own or was killed by someone else, with
+	// the exit code or signal; a restart may follow (backoff). It follows
+	// terminated.
+	EventTypeExited EventType = "exited"
+	// EventTypeFatal: start-retries ran out: the program failed to start
+	// that many times in a row after its first try, and stays so until an
+	// operator starts it. SUPERVISOR_ERROR says why; gave-up (state fatal)
+	// follows.
+	EventTypeFatal EventType = "fatal"
+)
+
+// EventTypes lists the event types: those of the original conf, then the
+// changes of state.
+var EventTypes = []EventType{EventTypeStarted, EventTypeStatus, EventTypeTerminated, EventTypeGaveUp, EventTypeFailed, EventTypeStopped,
+	EventTypeStarting, EventTypeRunning, EventTypeBackoff, EventTypeStopping, EventTypeExited, EventTypeFatal}
 
 func eventTypeList() string {
 	s := make([]string, len(EventTypes))
@@ -64,6 +101,7 @@ const (
 	EnvExitSignal   = "SUPERVISOR_EXIT_SIGNAL"   // signal that ended it ("SIGKILL")
 	EnvRestarts     = "SUPERVISOR_RESTARTS"      // automatic restarts since the program was last started
 	EnvError        = "SUPERVISOR_ERROR"         // why a start failed
+	EnvRestartIn    = "SUPERVISOR_RESTART_IN"    // delay before the restart or retry, for backoff events ("200ms")
 )
 
 // Event is something that happened to a program. Hooks receive it as
@@ -118,6 +156,9 @@ func (e Event) Env() []string {
 	if e.Err != nil {
 		env = append(env, EnvError+"="+strings.ReplaceAll(e.Err.Error(), "\n", " "))
 	}
+	if e.Type == EventTypeBackoff && e.Restarting {
+		env = append(env, EnvRestartIn+"="+e.RestartIn.String())
+	}
 	return env
 }
 
@@ -142,6 +183,9 @@ const (
 	// ProgramStateStopped: the supervisor stopped it (the agent stops), or
 	// an operator did (StopProgram, RestartProgram).
 	ProgramStateStopped ProgramState = "stopped"
+	// ProgramStateStopping: the supervisor sent the program its stop
+	// signal and waits for it to exit.
+	ProgramStateStopping ProgramState = "stopping"
 	// ProgramStateStarting: a run began and has not lasted start-seconds
 	// yet (only with start-seconds).
 	ProgramStateStarting ProgramState = "starting"

@@ -29,16 +29,28 @@ func (h hookRun) matches(ev Event) bool {
 	return h.EventType == "" || h.EventType == ev.Type
 }
 
-// resolveHooks prepares the hooks of the conf.
-func (p *Plugin) resolveHooks() error {
-	for _, h := range p.conf.Hooks {
+// resolveHooks prepares the hooks of conf.
+func resolveHooks(conf *Config) ([]hookRun, error) {
+	var hooks []hookRun
+	for _, h := range conf.Hooks {
 		path, err := exec.LookPath(h.Cmd)
 		if err != nil {
-			return fmt.Errorf("supervisor: hook %s: %w", h.Cmd, lookPathError(h.Cmd, err))
+			return nil, fmt.Errorf("supervisor: hook %s: %w", h.Cmd, lookPathError(h.Cmd, err))
 		}
-		p.hooks = append(p.hooks, hookRun{Hook: h, path: path, timeout: cmp.Or(h.Timeout, DefaultHookTimeout)})
+		hooks = append(hooks, hookRun{Hook: h, path: path, timeout: cmp.Or(h.Timeout, DefaultHookTimeout)})
 	}
-	return nil
+	return hooks, nil
+}
+
+// hooksFor returns the hooks of hooks that apply to the program named name.
+func hooksFor(hooks []hookRun, name string) []hookRun {
+	var out []hookRun
+	for _, h := range hooks {
+		if h.ProgramName == "" || h.ProgramName == name {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // hookEnvAllowed names the agent's environment variables that a hook

@@ -199,7 +199,21 @@ func (r *recorder) next(t *testing.T, program string, types ...supervisor.EventT
 	}
 }
 
-// until returns the events of program, status events left out, up to and
+// stateChange reports whether t is a status event or one of the events of
+// the changes of state (starting, running…): most tests check the events
+// of the original conf, and TestStateChangeEventsFollowTheProgramsLife the
+// others.
+func stateChange(t supervisor.EventType) bool {
+	switch t {
+	case supervisor.EventTypeStatus, supervisor.EventTypeStarting, supervisor.EventTypeRunning,
+		supervisor.EventTypeBackoff, supervisor.EventTypeStopping, supervisor.EventTypeExited, supervisor.EventTypeFatal:
+		return true
+	}
+	return false
+}
+
+// until returns the events of program, status and state-change events
+// left out, up to and
 // including the first of type last, waiting for it; the events of other
 // programs stay for later calls.
 func (r *recorder) until(t *testing.T, program string, last supervisor.EventType) []supervisor.Event {
@@ -208,7 +222,7 @@ func (r *recorder) until(t *testing.T, program string, last supervisor.EventType
 	// take keeps ev if it is of program and reports whether it ends the
 	// wait.
 	take := func(ev supervisor.Event) bool {
-		if ev.Program == program && ev.Type != supervisor.EventTypeStatus {
+		if ev.Program == program && !stateChange(ev.Type) {
 			out = append(out, ev)
 		}
 		return ev.Program == program && ev.Type == last
@@ -257,11 +271,12 @@ func (r *recorder) every() []supervisor.Event {
 }
 
 // all returns the events not yet asked for of program, without status
-// events, which depend on when the state was polled.
+// events, which depend on when the state was polled, and without the
+// state-change events (see stateChange).
 func (r *recorder) all(program string) []supervisor.Event {
 	var out []supervisor.Event
 	keep := func(ev supervisor.Event) {
-		if ev.Program == program && ev.Type != supervisor.EventTypeStatus {
+		if ev.Program == program && !stateChange(ev.Type) {
 			out = append(out, ev)
 		}
 	}

@@ -33,13 +33,25 @@ type Plugin struct {
 
 	codeConf *Config
 	handlers []func(Event)
+	noSIGHUP bool   // WithoutSIGHUPReload
+	stopHUP  func() // stops the SIGHUP handler; nil when none
 
+	// mu guards conf, hooks, programs, byName and the stopAfter of the
+	// programs: Reload replaces them while the rest of the plugin reads.
+	// It is never held while events are delivered, since event handlers
+	// may call Programs.
+	mu       sync.RWMutex
 	conf     *Config
 	hooks    []hookRun
-	programs []*program          // in start order; fixed after Init
-	byName   map[string]*program // fixed after Init
-	files    []io.Closer         // log files, closed by Close
-	notify   chan processmanager.Notification
+	programs []*program          // in start order
+	byName   map[string]*program // the programs of programs
+
+	// reloadMu serializes Init's definition of the programs, Reload and
+	// Close, so that a reload never races the stop of the agent; it
+	// guards logs and closing.
+	reloadMu sync.Mutex
+	logs     map[string]*sharedLog // log files by path, shared by the programs naming them
+	closing  bool                  // Close began: no more reloads
 
 	startWake chan struct{} // cap 1: a program came up; the starter checks the waiting ones
 
@@ -52,9 +64,16 @@ type Plugin struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	stopDispatch chan struct{}  // closed by Close to end dispatch
+	stopDispatch chan struct{}  // closed by Close to end the dispatchers
 	deliverMu    sync.Mutex     // serializes deliver: handlers never run concurrently
-	wg           sync.WaitGroup // dispatch and the hook workers
+	wg           sync.WaitGroup // dispatchers, the starter and the hook workers
+
+	// followStop is closed when Close begins, to end the log follows;
+	// followers counts the follows in progress, which Close waits for.
+	followMu     sync.Mutex // guards followClosed; held while adding to followers
+	followClosed bool
+	followStop   chan struct{}
+	followers    sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error
@@ -124,40 +143,70 @@ func (p *Plugin) Init() error {
 	if err != nil {
 		return err
 	}
-	p.conf = conf
 	for _, w := range conf.Warnings() {
 		p.Log.Errorf("%v", w)
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.stopDispatch = make(chan struct{})
-	p.notify = make(chan processmanager.Notification)
+	p.followStop = make(chan struct{})
 	p.startWake = make(chan struct{}, 1)
+	p.logs = map[string]*sharedLog{}
+	hooks, err := resolveHooks(conf)
+	if err != nil {
+		p.cancel()
+		return err
+	}
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	p.mu.Lock()
+	p.conf, p.hooks = conf, hooks
 	p.byName = make(map[string]*program, len(conf.Programs))
-	if err := p.resolveHooks(); err != nil {
-		p.cancel()
-		return err
+	p.mu.Unlock()
+	progs := make([]*program, 0, len(conf.Programs))
+	for _, i := range startOrder(conf.Programs) {
+		prog, err := p.defineProgram(conf.Programs[i], hooks)
+		if err != nil {
+			p.mu.Lock()
+			p.programs = progs
+			p.mu.Unlock()
+			p.rollbackLocked()
+			p.cancel()
+			return err
+		}
+		progs = append(progs, prog)
 	}
-	if err := p.definePrograms(); err != nil {
-		p.rollback()
-		p.cancel()
-		return err
-	}
+	p.mu.Lock()
+	p.setProgramsLocked(progs)
+	p.mu.Unlock()
 	if p.HTTP != nil {
 		p.registerHandlers(p.HTTP)
 	}
-	for _, prog := range p.programs {
-		if p.StatusCheck != nil {
-			if err := p.StatusCheck.ReportStateChange(StatusPrefix+prog.name, statuscheck.StateInit, nil); err != nil {
-				p.Log.Warnf("%s: status check: %v", prog.name, err)
-			}
-		}
+	for _, prog := range progs {
+		prog.reportInit()
 	}
-	p.wg.Go(p.dispatch)
 	p.wg.Go(p.starter)
-	for _, prog := range p.programs {
-		p.wg.Go(prog.runHooks)
+	for _, prog := range progs {
+		p.runProgram(prog)
 	}
 	return nil
+}
+
+// runProgram starts the goroutines of prog: the dispatcher of its
+// notifications and the worker of its hooks.
+func (p *Plugin) runProgram(prog *program) {
+	p.wg.Go(prog.dispatch)
+	p.wg.Go(prog.runHooks)
+}
+
+// setProgramsLocked makes progs, in start order, the programs of the
+// plugin, and sets the order in which they stop; p.mu is held.
+func (p *Plugin) setProgramsLocked(progs []*program) {
+	p.programs = progs
+	p.byName = make(map[string]*program, len(progs))
+	for _, prog := range progs {
+		p.byName[prog.name] = prog
+	}
+	p.stopOrderLocked()
 }
 
 func (p *Plugin) loadConf() (*Config, error) {
@@ -227,11 +276,11 @@ func startOrder(progs []Program) []int {
 	return order
 }
 
-// stopOrder sets, for every program, the programs that must have stopped
-// before it stops: those started after it with a higher priority (so the
-// priorities stop in reverse order, each all at once), and those that
-// depend on it, directly or not.
-func (p *Plugin) stopOrder() {
+// stopOrderLocked sets, for every program, the programs that must have
+// stopped before it stops: those started after it with a higher priority
+// (so the priorities stop in reverse order, each all at once), and those
+// that depend on it, directly or not. p.mu is held.
+func (p *Plugin) stopOrderLocked() {
 	pos := make(map[string]int, len(p.programs))
 	for i, prog := range p.programs {
 		pos[prog.name] = i
@@ -252,24 +301,29 @@ func (p *Plugin) stopOrder() {
 		visit(i, i)
 	}
 	for i, prog := range p.programs {
+		prog.stopAfter = nil
 		for j := i + 1; j < len(p.programs); j++ {
 			if p.programs[j].conf.Priority > prog.conf.Priority || dependsOn[j][i] {
 				prog.stopAfter = append(prog.stopAfter, j)
 			}
 		}
-		for _, d := range prog.conf.DependsOn {
-			if j, ok := pos[d]; ok {
-				prog.deps = append(prog.deps, p.programs[j])
-			}
-		}
 	}
 }
 
-// logWriter returns the writer of the log file path for pc, shared by the
-// programs that name it: the first one's rotation settings apply.
-func (p *Plugin) logWriter(pc Program, path string, writers map[string]io.Writer) (io.Writer, error) {
-	if w := writers[path]; w != nil {
-		return w, nil
+// sharedLog is a log file of one or more programs.
+type sharedLog struct {
+	w    io.Writer
+	c    io.Closer
+	rot  *rotatingFile // nil without rotation
+	refs int           // programs using it
+}
+
+// acquireLog returns the log file at path for pc, opening it for the first
+// program that names it, whose rotation settings apply; p.reloadMu is held.
+func (p *Plugin) acquireLog(pc Program, path string) (*sharedLog, error) {
+	if l := p.logs[path]; l != nil {
+		l.refs++
+		return l, nil
 	}
 	limit := int64(DefaultLogfileMaxBytes)
 	if pc.LogfileMaxBytes != nil {
@@ -279,7 +333,7 @@ func (p *Plugin) logWriter(pc Program, path string, writers map[string]io.Writer
 	if pc.LogfileBackups != nil {
 		backups = *pc.LogfileBackups
 	}
-	var w io.Writer
+	l := &sharedLog{refs: 1}
 	if limit == 0 {
 		// O_APPEND: every write of every program sharing the file lands
 		// at its end, whole. The program writes to it itself.
@@ -287,102 +341,119 @@ func (p *Plugin) logWriter(pc Program, path string, writers map[string]io.Writer
 		if err != nil {
 			return nil, err
 		}
-		p.files = append(p.files, f)
-		w = f
+		l.w, l.c = f, f
 	} else {
 		r, err := openRotating(path, limit, backups)
 		if err != nil {
 			return nil, err
 		}
-		p.files = append(p.files, r)
-		w = r
+		l.w, l.c, l.rot = r, r, r
 	}
-	writers[path] = w
-	return w, nil
+	p.logs[path] = l
+	return l, nil
 }
 
-// definePrograms creates the processes, in start order.
-func (p *Plugin) definePrograms() error {
-	conf := p.conf
-	writers := map[string]io.Writer{}
-	for _, i := range startOrder(conf.Programs) {
-		pc := conf.Programs[i]
-		path, err := exec.LookPath(pc.ExecutablePath)
-		if err != nil {
-			return fmt.Errorf("supervisor: program %s: %w", pc.Name, lookPathError(pc.ExecutablePath, err))
+// releaseLogs gives back the log files of prog, closing those no program
+// uses any more; p.reloadMu is held.
+func (p *Plugin) releaseLogs(prog *program) {
+	for _, path := range prog.logPaths {
+		l := p.logs[path]
+		if l == nil {
+			continue
 		}
-		var stdout io.Writer = os.Stdout
-		if pc.LogfilePath != "" {
-			if stdout, err = p.logWriter(pc, pc.LogfilePath, writers); err != nil {
-				return fmt.Errorf("supervisor: program %s: logfile-path: %w", pc.Name, err)
+		if l.refs--; l.refs == 0 {
+			delete(p.logs, path)
+			if err := l.c.Close(); err != nil {
+				p.Log.Warnf("closing log file %s: %v", path, err)
 			}
 		}
-		stderr := stdout
-		if pc.StderrLogfilePath != "" {
-			if stderr, err = p.logWriter(pc, pc.StderrLogfilePath, writers); err != nil {
-				return fmt.Errorf("supervisor: program %s: stderr-logfile-path: %w", pc.Name, err)
-			}
-		}
-		prog := newProgram(p, pc, path)
-		opts := []processmanager.Option{
-			processmanager.WithName(pc.Name),
-			processmanager.Args(pc.ExecutableArgs...),
-			processmanager.Writer(stdout, stderr),
-			processmanager.Notify(p.notify),
-			processmanager.AutoTerminate(),
-			processmanager.ManagedBy("the supervisor: use POST " + ProgramsPath + "/" + pc.Name + "/{start|stop|restart}"),
-			processmanager.WithStopTimeout(cmp.Or(pc.StopTimeout, DefaultStopTimeout)),
-			processmanager.WithBackoff(prog.backoff()),
-		}
-		if prog.policy {
-			opts = append(opts, processmanager.WithRestartPolicy(prog.decide))
-		} else if pc.Restarts != 0 {
-			opts = append(opts, processmanager.Restarts(int32(pc.Restarts)))
-		}
-		if pc.StopSignal != "" {
-			sig, _ := ParseSignal(pc.StopSignal) // checked with the conf
-			opts = append(opts, processmanager.WithStopSignal(sig))
-		}
-		stopAsGroup := pc.StopAsGroup == nil || *pc.StopAsGroup
-		killAsGroup := stopAsGroup
-		if pc.KillAsGroup != nil {
-			killAsGroup = *pc.KillAsGroup
-		}
-		opts = append(opts, processmanager.WithStopAsGroup(stopAsGroup), processmanager.WithKillAsGroup(killAsGroup))
-		if dir := cmp.Or(pc.WorkingDir, pc.Directory); dir != "" {
-			opts = append(opts, processmanager.WithDir(dir))
-		}
-		if env := cmp.Or(len(pc.Env), len(pc.Environment)); env > 0 {
-			vars := pc.Env
-			if len(vars) == 0 {
-				vars = pc.Environment
-			}
-			opts = append(opts, processmanager.EnvVar(programEnv(vars)))
-		}
-		if pc.User != "" {
-			opts = append(opts, processmanager.WithUser(pc.User))
-		}
-		if pc.Umask != nil {
-			opts = append(opts, processmanager.WithUmask(os.FileMode(*pc.Umask)))
-		}
-		if pc.CPUAffinityMask != "" || pc.CPUAffinityList != "" {
-			// An invalid value was logged as a warning of the conf: the
-			// program runs unbound rather than not at all.
-			if affinityValid(pc) {
-				opts = append(opts, processmanager.CPUAffinity(pc.CPUAffinityMask, pc.CPUAffinityList,
-					time.Duration(pc.CPUAffinitySetupDelay)))
-			}
-		}
-		proc, err := p.Processes.NewProcess(path, opts...)
-		if err != nil {
-			return fmt.Errorf("supervisor: program %s: %w", pc.Name, err)
-		}
-		prog.proc = proc
-		p.programs = append(p.programs, prog)
-		p.byName[pc.Name] = prog
 	}
-	p.stopOrder()
-	return nil
+	prog.logPaths = nil
+}
+
+// defineProgram creates the process of pc in the process manager, without
+// starting it, with its log files; p.reloadMu is held.
+func (p *Plugin) defineProgram(pc Program, hooks []hookRun) (*program, error) {
+	path, err := exec.LookPath(pc.ExecutablePath)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: program %s: %w", pc.Name, lookPathError(pc.ExecutablePath, err))
+	}
+	prog := newProgram(p, pc, path, hooks)
+	var stdout io.Writer = os.Stdout
+	if pc.LogfilePath != "" {
+		l, err := p.acquireLog(pc, pc.LogfilePath)
+		if err != nil {
+			return nil, fmt.Errorf("supervisor: program %s: logfile-path: %w", pc.Name, err)
+		}
+		prog.logPaths = append(prog.logPaths, pc.LogfilePath)
+		stdout = l.w
+	}
+	stderr := stdout
+	if pc.StderrLogfilePath != "" {
+		l, err := p.acquireLog(pc, pc.StderrLogfilePath)
+		if err != nil {
+			p.releaseLogs(prog)
+			return nil, fmt.Errorf("supervisor: program %s: stderr-logfile-path: %w", pc.Name, err)
+		}
+		prog.logPaths = append(prog.logPaths, pc.StderrLogfilePath)
+		stderr = l.w
+	}
+	opts := []processmanager.Option{
+		processmanager.WithName(pc.Name),
+		processmanager.Args(pc.ExecutableArgs...),
+		processmanager.Writer(stdout, stderr),
+		processmanager.Notify(prog.notify),
+		processmanager.AutoTerminate(),
+		processmanager.ManagedBy("the supervisor: use POST " + ProgramsPath + "/" + pc.Name + "/{start|stop|restart}"),
+		processmanager.WithStopTimeout(cmp.Or(pc.StopTimeout, DefaultStopTimeout)),
+		processmanager.WithBackoff(prog.backoff()),
+	}
+	if prog.policy {
+		opts = append(opts, processmanager.WithRestartPolicy(prog.decide))
+	} else if pc.Restarts != 0 {
+		opts = append(opts, processmanager.Restarts(int32(pc.Restarts)))
+	}
+	if pc.StopSignal != "" {
+		sig, _ := ParseSignal(pc.StopSignal) // checked with the conf
+		opts = append(opts, processmanager.WithStopSignal(sig))
+	}
+	stopAsGroup := pc.StopAsGroup == nil || *pc.StopAsGroup
+	killAsGroup := stopAsGroup
+	if pc.KillAsGroup != nil {
+		killAsGroup = *pc.KillAsGroup
+	}
+	opts = append(opts, processmanager.WithStopAsGroup(stopAsGroup), processmanager.WithKillAsGroup(killAsGroup))
+	if dir := cmp.Or(pc.WorkingDir, pc.Directory); dir != "" {
+		opts = append(opts, processmanager.WithDir(dir))
+	}
+	if env := cmp.Or(len(pc.Env), len(pc.Environment)); env > 0 {
+		vars := pc.Env
+		if len(vars) == 0 {
+			vars = pc.Environment
+		}
+		opts = append(opts, processmanager.EnvVar(programEnv(vars)))
+	}
+	if pc.User != "" {
+		opts = append(opts, processmanager.WithUser(pc.User))
+	}
+	if pc.Umask != nil {
+		opts = append(opts, processmanager.WithUmask(os.FileMode(*pc.Umask)))
+	}
+	if pc.CPUAffinityMask != "" || pc.CPUAffinityList != "" {
+		// An invalid value was logged as a warning of the conf: the
+		// program runs unbound rather than not at all.
+		if affinityValid(pc) {
+			opts = append(opts, processmanager.CPUAffinity(pc.CPUAffinityMask, pc.CPUAffinityList,
+				time.Duration(pc.CPUAffinitySetupDelay)))
+		}
+	}
+	proc, err := p.Processes.NewProcess(path, opts...)
+	if err != nil {
+		p.releaseLogs(prog)
+		return nil, fmt.Errorf("supervisor: program %s: %w", pc.Name, err)
+	}
+	prog.proc = proc
+	return prog, nil
 }
 
 // programEnv is the agent's environment with env added, sorted so that
@@ -404,10 +475,30 @@ func programEnv(env map[string]string) []string {
 // depends-on: the starter starts each of them once its dependencies have
 // been running for their start-seconds. A program that fails to start is
 // logged, reported (state failed, a failed event, or a retry with
-// start-retries) and left stopped; the others start all the same.
+// start-retries) and left stopped; the others start all the same. Unless
+// WithoutSIGHUPReload was given, it then handles SIGHUP, on systems that
+// have it, by calling Reload, until Close.
 func (p *Plugin) AfterInit() error {
-	for _, prog := range p.programs {
-		if len(prog.deps) > 0 {
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	p.startPrograms(p.snapshot())
+	if !p.noSIGHUP {
+		p.stopHUP = p.handleSIGHUP()
+	}
+	return nil
+}
+
+// snapshot returns the programs, in start order.
+func (p *Plugin) snapshot() []*program {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Clone(p.programs)
+}
+
+// startPrograms starts progs, given in start order, as AfterInit does.
+func (p *Plugin) startPrograms(progs []*program) {
+	for _, prog := range progs {
+		if len(prog.conf.DependsOn) > 0 {
 			prog.mu.Lock()
 			prog.waiting = true
 			prog.mu.Unlock()
@@ -416,7 +507,6 @@ func (p *Plugin) AfterInit() error {
 		_ = prog.freshStart() // reported; the others start all the same
 	}
 	p.wakeStarter()
-	return nil
 }
 
 // wakeStarter makes the starter check the programs waiting for their
@@ -438,7 +528,7 @@ func (p *Plugin) starter() {
 		case <-p.stopDispatch:
 			return
 		}
-		for _, prog := range p.programs {
+		for _, prog := range p.snapshot() {
 			if prog.isWaiting() && prog.depsUp() {
 				prog.startWaiting()
 			}
@@ -472,8 +562,10 @@ func (p *Plugin) afterFunc(d time.Duration, f func()) *time.Timer {
 // the longest stop timeout. Then it lets the hooks of the last events run
 // until hooks-shutdown-timeout, kills those still running, skips those
 // still queued (logging how many), removes the programs from the process
-// manager and closes the log files. Calling it again waits for the first
-// call to end and returns its result.
+// manager and closes the log files. It first stops handling SIGHUP, ends
+// the log follows (GET .../log?follow=1) and waits for a reload in
+// progress. Calling it again waits for the first call to end and returns
+// its result.
 //
 // When Close outlasts the agent's stop timeout, the agent goes on and
 // closes the process manager, which stops the programs still running
@@ -488,16 +580,30 @@ func (p *Plugin) close() error {
 	if p.stopDispatch == nil || p.ctx.Err() != nil {
 		return nil // Init did not run or failed
 	}
-	errs := p.stopAll()
+	if p.stopHUP != nil {
+		p.stopHUP()
+	}
+	p.followMu.Lock()
+	p.followClosed = true
+	close(p.followStop)
+	p.followMu.Unlock()
+	p.followers.Wait()
+	p.reloadMu.Lock()
+	p.closing = true
+	p.reloadMu.Unlock()
+	progs := p.snapshot()
+	errs := stopInOrder(progs, func(prog *program) error { return prog.stop() })
 	p.timersMu.Lock()
 	p.timersClosed = true
 	p.timersMu.Unlock()
 	p.timers.Wait()
 	close(p.stopDispatch)
-	for _, prog := range p.programs {
+	for _, prog := range progs {
 		prog.closeQueue()
 	}
+	p.mu.RLock()
 	timeout := cmp.Or(p.conf.HooksShutdownTimeout, DefaultHooksShutdownTimeout)
+	p.mu.RUnlock()
 	done := make(chan struct{})
 	go func() {
 		p.wg.Wait()
@@ -517,28 +623,31 @@ func (p *Plugin) close() error {
 	return errors.Join(errs...)
 }
 
-// stopAll stops the programs for Close, each once those that must stop
-// before it have (see stopOrder): a priority at a time from the highest
-// value, the programs of one priority in parallel, and a program after
-// those that depend on it. Stopped one by one, the times programs take to
-// exit would add up: two that take 6s each would outlast the agent's
-// default stop timeout (10s), and two that ignore SIGTERM would take twice
-// their stop timeout. It returns the errors in reverse start order.
-func (p *Plugin) stopAll() []error {
-	n := len(p.programs)
+// stopInOrder calls stop for each of progs, given in start order, once
+// those that must stop before it have (see stopOrderLocked), restricted to
+// progs: a priority at a time from the highest value, the programs of one
+// priority in parallel, and a program after those that depend on it.
+// Stopped one by one, the times programs take to exit would add up: two
+// that take 6s each would outlast the agent's default stop timeout (10s),
+// and two that ignore SIGTERM would take twice their stop timeout. It
+// returns the errors in reverse start order. The stopAfter of progs must
+// be those of the programs of the plugin that progs are taken from, in
+// the same order.
+func stopInOrder(progs []*program, stop func(*program) error) []error {
+	n := len(progs)
 	errs := make([]error, n)
 	done := make([]chan struct{}, n)
 	for i := range done {
 		done[i] = make(chan struct{})
 	}
 	var wg sync.WaitGroup
-	for i, prog := range p.programs {
+	for i, prog := range progs {
 		wg.Go(func() {
 			defer close(done[i])
 			for _, j := range prog.stopAfter {
 				<-done[j]
 			}
-			errs[n-1-i] = prog.stop()
+			errs[n-1-i] = stop(prog)
 		})
 	}
 	wg.Wait()
@@ -548,44 +657,40 @@ func (p *Plugin) stopAll() []error {
 // rollback removes the programs from the process manager and closes the
 // log files.
 func (p *Plugin) rollback() {
-	for _, prog := range p.programs {
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	p.rollbackLocked()
+}
+
+// rollbackLocked is rollback with p.reloadMu held.
+func (p *Plugin) rollbackLocked() {
+	for _, prog := range p.snapshot() {
 		if prog.proc != nil {
 			if err := p.Processes.Delete(prog.name); err != nil && !errors.Is(err, processmanager.ErrNotFound) && !errors.Is(err, processmanager.ErrClosed) {
 				p.Log.Warnf("%s: %v", prog.name, err)
 			}
 		}
 	}
-	for _, f := range p.files {
-		if err := f.Close(); err != nil {
-			p.Log.Warnf("closing a log file: %v", err)
+	for path, l := range p.logs {
+		if err := l.c.Close(); err != nil {
+			p.Log.Warnf("closing log file %s: %v", path, err)
 		}
 	}
-	p.files = nil
+	clear(p.logs)
 }
 
-// dispatch turns the notifications of the process manager into events.
-// It never blocks on hooks: each program queues its own.
-func (p *Plugin) dispatch() {
-	for {
-		select {
-		case n := <-p.notify:
-			if prog := p.byName[n.Name]; prog != nil {
-				p.deliver(prog.handle(n))
-			}
-		case <-p.stopDispatch:
-			return
-		}
-	}
-}
-
-// deliver calls the event handlers and queues the hooks of events of one
-// program, in order.
-func (p *Plugin) deliver(evs []Event) {
+// deliver calls the event handlers and queues the hooks of events of
+// prog, in order.
+func (p *Plugin) deliver(prog *program, evs []Event) {
 	p.deliverMu.Lock()
 	defer p.deliverMu.Unlock()
+	p.deliverLocked(prog, evs)
+}
+
+// deliverLocked is deliver with p.deliverMu held.
+func (p *Plugin) deliverLocked(prog *program, evs []Event) {
 	for _, ev := range evs {
 		// The status first, so that a handler sees it current.
-		prog := p.byName[ev.Program]
 		prog.report(ev)
 		for _, h := range p.handlers {
 			h(ev)
@@ -596,8 +701,9 @@ func (p *Plugin) deliver(evs []Event) {
 
 // Programs returns the status of every program, in start order.
 func (p *Plugin) Programs() []ProgramStatus {
-	out := make([]ProgramStatus, 0, len(p.programs))
-	for _, prog := range p.programs {
+	progs := p.snapshot()
+	out := make([]ProgramStatus, 0, len(progs))
+	for _, prog := range progs {
 		out = append(out, prog.status())
 	}
 	return out
@@ -606,26 +712,36 @@ func (p *Plugin) Programs() []ProgramStatus {
 // Program returns the status of the program named name, and false when
 // there is none.
 func (p *Plugin) Program(name string) (ProgramStatus, bool) {
-	prog := p.byName[name]
+	prog := p.program(name)
 	if prog == nil {
 		return ProgramStatus{}, false
 	}
 	return prog.status(), true
 }
 
+// program returns the program named name, or nil.
+func (p *Plugin) program(name string) *program {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.byName[name]
+}
+
 // GetProgramNames returns the names of the programs, in start order.
 func (p *Plugin) GetProgramNames() []string {
-	names := make([]string, len(p.programs))
-	for i, prog := range p.programs {
+	progs := p.snapshot()
+	names := make([]string, len(progs))
+	for i, prog := range progs {
 		names[i] = prog.name
 	}
 	return names
 }
 
 // GetProgramByName returns the process of the program named name, or nil.
-// Stopping it through the process stops its automatic restarts too.
+// Stopping it through the process stops its automatic restarts too. After
+// a Reload that changed or removed the program, the process returned
+// before is no longer the program's.
 func (p *Plugin) GetProgramByName(name string) *processmanager.Process {
-	if prog := p.byName[name]; prog != nil {
+	if prog := p.program(name); prog != nil {
 		return prog.proc
 	}
 	return nil

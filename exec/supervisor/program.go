@@ -22,19 +22,21 @@ const maxQueuedEvents = 64
 
 // program is a program of the conf and what the supervisor knows of it.
 type program struct {
-	p     *Plugin
-	name  string
-	path  string // the executable, resolved
-	conf  Program
-	proc  *processmanager.Process
-	hooks []hookRun // the hooks that apply to this program
+	p    *Plugin
+	name string
+	path string // the executable, resolved
+	conf Program
+	proc *processmanager.Process
+
+	notify   chan processmanager.Notification // of proc; read by dispatch
+	quit     chan struct{}                    // closed when the program is removed: dispatch ends
+	logPaths []string                         // the log files it holds (Plugin.acquireLog)
 
 	startedAfter time.Duration // start-seconds: a run this long counts as started
 	// policy is set when start-seconds, start-retries or autorestart is:
 	// decide then rules the restarts, rather than the restarts count.
 	policy    bool
-	deps      []*program // depends-on; fixed after Init
-	stopAfter []int      // indexes of the programs that stop before this one; fixed after Init
+	stopAfter []int // indexes in Plugin.programs of the programs that stop before this one; guarded by Plugin.mu
 
 	// ctl serializes the operator's actions (StartProgram, StopProgram,
 	// RestartProgram) and the stop of Close, so that one never interleaves
@@ -51,7 +53,8 @@ type program struct {
 	held      bool // stopped by the operator: its end is a stop, not a crash
 	stopping  bool
 	lastErr   error
-	events    []Event       // waiting for the hooks
+	hooks     []hookRun     // the hooks that apply to this program; Reload replaces them
+	events    []queuedEvent // waiting for the hooks
 	closed    bool          // no more events: the hook worker ends when events is empty
 	dropped   uint64        // events dropped from a full queue
 	wake      chan struct{} // cap 1: events has grown or closed was set
@@ -65,17 +68,49 @@ type program struct {
 	retry        *time.Timer // retries a start that could not execute the program
 }
 
-func newProgram(p *Plugin, pc Program, path string) *program {
-	prog := &program{p: p, name: pc.Name, path: path, conf: pc, state: ProgramStateInitial,
+// queuedEvent is an event waiting for the hooks that applied to it when
+// it happened: a reload replaces the hooks of later events only.
+type queuedEvent struct {
+	ev    Event
+	hooks []hookRun
+}
+
+func newProgram(p *Plugin, pc Program, path string, hooks []hookRun) *program {
+	return &program{p: p, name: pc.Name, path: path, conf: pc, state: ProgramStateInitial,
 		wake: make(chan struct{}, 1), handled: make(chan struct{}, 1),
+		notify: make(chan processmanager.Notification), quit: make(chan struct{}),
+		hooks:        hooksFor(hooks, pc.Name),
 		startedAfter: time.Duration(pc.StartSeconds),
 		policy:       pc.StartSeconds > 0 || pc.StartRetries > 0 || pc.Autorestart != ""}
-	for _, h := range p.hooks {
-		if h.ProgramName == "" || h.ProgramName == pc.Name {
-			prog.hooks = append(prog.hooks, h)
+}
+
+// dispatch turns the notifications of the program's process into events,
+// until the program is removed or Close. It never blocks on hooks: each
+// program queues its own. The events are computed and delivered under
+// Plugin.deliverMu, so that an event of a timer (running) or of an
+// operator (stopping) is never delivered out of order with them.
+func (pr *program) dispatch() {
+	for {
+		select {
+		case n := <-pr.notify:
+			pr.p.deliverMu.Lock()
+			pr.p.deliverLocked(pr, pr.handle(n))
+			pr.p.deliverMu.Unlock()
+		case <-pr.quit:
+			return
+		case <-pr.p.stopDispatch:
+			return
 		}
 	}
-	return prog
+}
+
+// reportInit reports the program to the status check as not started.
+func (pr *program) reportInit() {
+	if sc := pr.p.StatusCheck; sc != nil {
+		if err := sc.ReportStateChange(StatusPrefix+pr.name, statuscheck.StateInit, nil); err != nil {
+			pr.p.Log.Warnf("%s: status check: %v", pr.name, err)
+		}
+	}
 }
 
 // backoff returns the restart delays of WithBackoff.
@@ -90,6 +125,17 @@ func (pr *program) backoff() (initial, limit, reset time.Duration) {
 
 func (pr *program) event(t EventType, state string, pid int) Event {
 	return Event{Program: pr.name, Type: t, State: state, Pid: pid, Executable: pr.path, Time: time.Now()}
+}
+
+// stateEvent is the event of the program entering the state of the same
+// name as t, for the run pid. It takes the lock of the process: the caller
+// must not hold pr.mu, which the restart policy takes under that lock.
+func (pr *program) stateEvent(t EventType, pid int) Event {
+	ev := pr.event(t, string(t), pid)
+	if pr.proc != nil {
+		ev.Restarts = pr.proc.Info().Restarts
+	}
+	return ev
 }
 
 // freshStart starts the program as the supervisor or an operator does:
@@ -118,6 +164,8 @@ func (pr *program) start() error {
 	ev := pr.event(EventTypeFailed, string(ProgramStateFailed), 0)
 	ev.Err = err
 	evs := []Event{ev}
+	pr.p.deliverMu.Lock()
+	defer pr.p.deliverMu.Unlock()
 	pr.mu.Lock()
 	pr.state, pr.lastErr = ProgramStateFailed, err
 	if pr.conf.StartRetries > 0 && !pr.stopping && !pr.held {
@@ -131,17 +179,22 @@ func (pr *program) start() error {
 			delay = min(delay, limit)
 			pr.state = ProgramStateBackoff
 			evs[0].Restarting, evs[0].RestartIn = true, delay
+			backoff := pr.event(EventTypeBackoff, string(ProgramStateBackoff), 0)
+			backoff.Err, backoff.Restarting, backoff.RestartIn = err, true, delay
+			evs = append(evs, backoff)
 			pr.retry = pr.p.afterFunc(delay, pr.retryStart)
 		} else {
 			pr.state = ProgramStateFatal
 			pr.fatalErr = fmt.Errorf("%d failed starts in a row (start-retries: %d), the last: %w", pr.failedStarts, pr.conf.StartRetries, err)
-			gaveUp := pr.event(EventTypeGaveUp, string(ProgramStateFatal), 0)
-			gaveUp.Err = pr.fatalErr
-			evs = append(evs, gaveUp)
+			fatal := pr.event(EventTypeFatal, string(ProgramStateFatal), 0)
+			fatal.Err = pr.fatalErr
+			gaveUp := fatal
+			gaveUp.Type = EventTypeGaveUp
+			evs = append(evs, fatal, gaveUp)
 		}
 	}
 	pr.mu.Unlock()
-	pr.p.deliver(evs)
+	pr.p.deliverLocked(pr, evs)
 	return err
 }
 
@@ -236,6 +289,11 @@ func (pr *program) armUpTimerLocked(pid int, began time.Time) {
 		pr.upTimer.Stop()
 	}
 	pr.upTimer = pr.p.afterFunc(pr.startedAfter-time.Since(began), func() {
+		// deliverMu first: the running event must not overtake the
+		// events of the notifications handled before it.
+		pr.p.deliverMu.Lock()
+		defer pr.p.deliverMu.Unlock()
+		ev := pr.stateEvent(EventTypeRunning, pid)
 		pr.mu.Lock()
 		up := pr.runPid == pid && pr.state == ProgramStateStarting
 		if up {
@@ -245,6 +303,7 @@ func (pr *program) armUpTimerLocked(pid int, began time.Time) {
 		pr.mu.Unlock()
 		if up {
 			pr.p.Log.Debugf("%s (pid %d) has been running for its start-seconds (%v)", pr.name, pid, pr.startedAfter)
+			pr.p.deliverLocked(pr, []Event{ev})
 			pr.p.wakeStarter()
 		}
 	})
@@ -267,8 +326,8 @@ func (pr *program) up() bool {
 
 // depsUp reports whether every dependency of the program is up.
 func (pr *program) depsUp() bool {
-	for _, d := range pr.deps {
-		if !d.up() {
+	for _, name := range pr.conf.DependsOn {
+		if d := pr.p.program(name); d == nil || !d.up() {
 			return false
 		}
 	}
@@ -282,9 +341,9 @@ func (pr *program) waitingFor() []string {
 		return nil
 	}
 	var names []string
-	for _, d := range pr.deps {
-		if !d.up() {
-			names = append(names, d.name)
+	for _, name := range pr.conf.DependsOn {
+		if d := pr.p.program(name); d == nil || !d.up() {
+			names = append(names, name)
 		}
 	}
 	return names
@@ -320,6 +379,7 @@ func (pr *program) handle(n processmanager.Notification) []Event {
 	var evs []Event
 	switch {
 	case n.State == status.Terminated:
+		wasRunning := pr.state == ProgramStateRunning && n.Pid != 0 && n.Pid == pr.runPid
 		var ev Event
 		if n.Exit == nil && n.Err != nil {
 			// An automatic restart could not start the program.
@@ -361,15 +421,28 @@ func (pr *program) handle(n processmanager.Notification) []Event {
 			pr.state = ProgramStateGaveUp
 		}
 		evs = append(evs, ev)
+		if ev.Type == EventTypeTerminated && wasRunning {
+			// supervisord's EXITED: a run that had started ended on its
+			// own, restarted or not.
+			exited := ev
+			exited.Type, exited.State = EventTypeExited, string(ProgramStateExited)
+			evs = append(evs, exited)
+		}
 		switch pr.state {
+		case ProgramStateBackoff:
+			backoff := ev
+			backoff.Type, backoff.State = EventTypeBackoff, string(ProgramStateBackoff)
+			evs = append(evs, backoff)
 		case ProgramStateGaveUp:
 			gaveUp := ev
 			gaveUp.Type, gaveUp.State, gaveUp.Err = EventTypeGaveUp, string(ProgramStateGaveUp), nil
 			evs = append(evs, gaveUp)
 		case ProgramStateFatal:
-			gaveUp := ev
-			gaveUp.Type, gaveUp.State, gaveUp.Err = EventTypeGaveUp, string(ProgramStateFatal), pr.fatalErr
-			evs = append(evs, gaveUp)
+			fatal := ev
+			fatal.Type, fatal.State, fatal.Err = EventTypeFatal, string(ProgramStateFatal), pr.fatalErr
+			gaveUp := fatal
+			gaveUp.Type = EventTypeGaveUp
+			evs = append(evs, fatal, gaveUp)
 		}
 	case n.State == status.Initial || n.Pid == 0:
 	default:
@@ -384,7 +457,14 @@ func (pr *program) handle(n processmanager.Notification) []Event {
 			}
 			ev := pr.event(EventTypeStarted, string(EventTypeStarted), n.Pid)
 			ev.Restarts, ev.Time = n.Restarts, n.Time
-			evs = append(evs, ev)
+			starting := ev
+			starting.Type, starting.State = EventTypeStarting, string(ProgramStateStarting)
+			evs = append(evs, ev, starting)
+			if pr.startedAfter == 0 {
+				running := ev
+				running.Type, running.State = EventTypeRunning, string(ProgramStateRunning)
+				evs = append(evs, running)
+			}
 		} else if n.State == pr.procState {
 			return nil
 		}
@@ -411,6 +491,8 @@ func (pr *program) stop() error {
 	// stopping set.
 	pr.ctl.Lock()
 	defer pr.ctl.Unlock()
+	stopping := pr.stateEvent(EventTypeStopping, 0)
+	pr.p.deliverMu.Lock()
 	pr.mu.Lock()
 	was := pr.state
 	pr.stopping = true
@@ -418,14 +500,22 @@ func (pr *program) stop() error {
 		pr.upTimer.Stop()
 	}
 	retrying := pr.cancelRetryLocked()
+	alive := pr.runPid != 0 && !retrying
+	if alive {
+		pr.state, stopping.Pid = ProgramStateStopping, pr.runPid
+	}
 	pr.mu.Unlock()
+	if alive {
+		pr.p.deliverLocked(pr, []Event{stopping})
+	}
+	pr.p.deliverMu.Unlock()
 	if retrying {
 		// A start that failed was to be retried: that retry is cancelled.
 		pr.mu.Lock()
 		pr.state = ProgramStateStopped
 		pr.mu.Unlock()
 		ev := pr.event(EventTypeStopped, string(ProgramStateStopped), 0)
-		pr.p.deliver([]Event{ev})
+		pr.p.deliver(pr, []Event{ev})
 		return nil
 	}
 	es, err := pr.proc.StopAndWait()
@@ -447,7 +537,7 @@ func (pr *program) stop() error {
 	if stopped {
 		ev := pr.event(EventTypeStopped, string(ProgramStateStopped), es.Pid)
 		ev.Exit, ev.Restarts = &es, restarts
-		pr.p.deliver([]Event{ev})
+		pr.p.deliver(pr, []Event{ev})
 	}
 	return nil
 }
@@ -493,11 +583,14 @@ func (pr *program) report(ev Event) {
 
 // queue hands ev to the hook worker of the program.
 func (pr *program) queue(ev Event) {
-	if !slices.ContainsFunc(pr.hooks, func(h hookRun) bool { return h.matches(ev) }) {
-		return
-	}
 	pr.mu.Lock()
-	if pr.closed {
+	var hooks []hookRun
+	for _, h := range pr.hooks {
+		if h.matches(ev) {
+			hooks = append(hooks, h)
+		}
+	}
+	if len(hooks) == 0 || pr.closed {
 		pr.mu.Unlock()
 		return
 	}
@@ -508,7 +601,7 @@ func (pr *program) queue(ev Event) {
 			pr.p.Log.Warnf("%s: hooks fall behind: %d events dropped so far", pr.name, pr.dropped)
 		}
 	}
-	pr.events = append(pr.events, ev)
+	pr.events = append(pr.events, queuedEvent{ev: ev, hooks: hooks})
 	pr.mu.Unlock()
 	pr.signal()
 }
@@ -529,24 +622,24 @@ func (pr *program) closeQueue() {
 
 // next returns the next event for the hooks, waiting for one; false when
 // the queue is closed and empty or the plugin's context ended.
-func (pr *program) next() (Event, bool) {
+func (pr *program) next() (queuedEvent, bool) {
 	for {
 		pr.mu.Lock()
 		if len(pr.events) > 0 {
-			ev := pr.events[0]
+			q := pr.events[0]
 			pr.events = slices.Delete(pr.events, 0, 1)
 			pr.mu.Unlock()
-			return ev, true
+			return q, true
 		}
 		closed := pr.closed
 		pr.mu.Unlock()
 		if closed {
-			return Event{}, false
+			return queuedEvent{}, false
 		}
 		select {
 		case <-pr.wake:
 		case <-pr.p.ctx.Done():
-			return Event{}, false
+			return queuedEvent{}, false
 		}
 	}
 }
@@ -555,14 +648,12 @@ func (pr *program) next() (Event, bool) {
 // other, until Close.
 func (pr *program) runHooks() {
 	for {
-		ev, ok := pr.next()
+		q, ok := pr.next()
 		if !ok {
 			break
 		}
-		for _, h := range pr.hooks {
-			if h.matches(ev) {
-				pr.p.runHook(h, ev)
-			}
+		for _, h := range q.hooks {
+			pr.p.runHook(h, q.ev)
 		}
 	}
 	pr.mu.Lock()
@@ -643,9 +734,12 @@ func (pr *program) status() ProgramStatus {
 		// The notification of the start may still be on its way. With
 		// start-seconds, only the end of its start-seconds makes a run
 		// running.
-		if pr.startedAfter == 0 || (pr.runPid == in.Pid && pr.state == ProgramStateRunning) {
+		switch {
+		case pr.state == ProgramStateStopping:
+			s.State = ProgramStateStopping
+		case pr.startedAfter == 0 || (pr.runPid == in.Pid && pr.state == ProgramStateRunning):
 			s.State = ProgramStateRunning
-		} else {
+		default:
 			s.State = ProgramStateStarting
 		}
 	}

@@ -39,12 +39,13 @@ vet:
 	$(GO) vet $(PKG)
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./cmd/...
 
-## lint: vet, gofmt, go.mod tidiness, the build and vet for macOS and
-## Windows (Linux-only parts have build constraints and portable fallbacks),
-## and staticcheck.
+## lint: vet, gofmt, go.mod tidiness, the layer check (internal/layers),
+## the build and vet for macOS and Windows (Linux-only parts have build
+## constraints and portable fallbacks), and staticcheck.
 STATICCHECK ?= v0.8.2
 lint: vet
 	$(GO) mod tidy -diff
+	$(GO) test -count=1 ./internal/layers/
 	cd bench && $(GO) mod tidy -diff
 	for os in darwin windows; do GOOS=$$os $(GO) build ./... && GOOS=$$os $(GO) vet ./... || exit 1; done
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) ./...

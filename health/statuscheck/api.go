@@ -1,36 +1,30 @@
 package statuscheck
 
 import (
-	"context"
 	"errors"
-	"strconv"
 
 	"github.com/plinth-go/plinth/health/statuscheck/model"
+	"github.com/plinth-go/plinth/infra/status"
 )
 
 // PluginState is the state of a plugin: StateInit, StateOK or StateError.
-// Its values are those of model.OperationalState.
-type PluginState int32
+// Its values are those of model.OperationalState. It is [status.State]: the
+// status contract lives in package infra/status, which any package may
+// import without this implementation.
+type PluginState = status.State
 
 // The states of a plugin.
 const (
 	// StateInit means the plugin is starting; it keeps the agent not ready.
-	StateInit = PluginState(model.OperationalState_INIT)
+	StateInit = status.StateInit
 	// StateOK means the plugin works.
-	StateOK = PluginState(model.OperationalState_OK)
+	StateOK = status.StateOK
 	// StateError means the plugin fails; the error reported with it says why.
-	StateError = PluginState(model.OperationalState_ERROR)
+	StateError = status.StateError
 )
 
-// String returns "INIT", "OK" or "ERROR".
-func (s PluginState) String() string {
-	if name, ok := model.OperationalState_name[int32(s)]; ok {
-		return name
-	}
-	return "PluginState(" + strconv.Itoa(int(s)) + ")"
-}
-
-func (s PluginState) valid() bool {
+// validState reports whether s is one of the states of the model.
+func validState(s PluginState) bool {
 	_, ok := model.OperationalState_name[int32(s)]
 	return ok
 }
@@ -39,12 +33,14 @@ func (s PluginState) valid() bool {
 // called every probe interval, never concurrently with itself, with a ctx
 // that ends after the probe timeout or when the status check closes; it
 // should return promptly when ctx ends. A probe that has not returned by the
-// timeout makes the plugin ERROR with ErrProbeTimeout.
-type PluginStateProbe func(ctx context.Context) (PluginState, error)
+// timeout makes the plugin ERROR with ErrProbeTimeout. It is [status.Probe].
+type PluginStateProbe = status.Probe
 
 // PluginStatusWriter is what plugins inject to report their status, either
 // by pushing every change with ReportStateChange or by registering a probe
 // that the status check calls (pull). One plugin uses one of the two modes.
+// It is [status.Writer]; plugins below the status check in the layers (the
+// HTTP server) name it so.
 //
 // Both methods may be called at any time, before the status check's Init
 // and after its Close, so a plugin may use them from its own Init, and a
@@ -52,21 +48,20 @@ type PluginStateProbe func(ctx context.Context) (PluginState, error)
 // first (see Plugin.UnorderedTypes). Tag the field `plinth:"optional"` when
 // the plugin also runs in agents without a status check. The methods never
 // wait on the key-value store.
-type PluginStatusWriter interface {
-	// Register adds the plugin named pluginName in state INIT. With a nil
-	// probe the plugin pushes its state (push mode); otherwise the status
-	// check calls probe periodically (pull mode). Registering a push plugin
-	// again does nothing; every other second registration fails with
-	// ErrMixedModes or ErrAlreadyRegistered.
-	Register(pluginName string, probe PluginStateProbe) error
-	// ReportStateChange records the state of a push-mode plugin and the
-	// error that explains it (nil for none). A plugin reporting without
-	// having registered is registered in push mode. A report that changes
-	// neither the state nor the error text does nothing: it does not
-	// allocate and writes nothing. It fails with ErrMixedModes for a plugin
-	// registered with a probe.
-	ReportStateChange(pluginName string, state PluginState, lastError error) error
-}
+//
+// Register adds the plugin named pluginName in state INIT. With a nil probe
+// the plugin pushes its state (push mode); otherwise the status check calls
+// probe periodically (pull mode). Registering a push plugin again does
+// nothing; every other second registration fails with ErrMixedModes or
+// ErrAlreadyRegistered.
+//
+// ReportStateChange records the state of a push-mode plugin and the error
+// that explains it (nil for none). A plugin reporting without having
+// registered is registered in push mode. A report that changes neither the
+// state nor the error text does nothing: it does not allocate and writes
+// nothing. It fails with ErrMixedModes for a plugin registered with a probe
+// and with ErrInvalidState for a state other than the three above.
+type PluginStatusWriter = status.Writer
 
 // DependencyRegisterer is implemented by the status check. A plugin whose
 // state says whether an external service is reachable (the etcd and Kafka
@@ -75,13 +70,8 @@ type PluginStatusWriter interface {
 // default (see the probe plugin). Restarting the agent does not bring such
 // a service back, so an orchestrator should stop sending it work, not
 // restart it. Plugins that hold a PluginStatusWriter find it with a type
-// assertion.
-type DependencyRegisterer interface {
-	// RegisterDependency is Register for a plugin that stands for an
-	// external dependency. Registering a plugin that already exists marks
-	// it as a dependency.
-	RegisterDependency(pluginName string, probe PluginStateProbe) error
-}
+// assertion. It is [status.DependencyRegisterer].
+type DependencyRegisterer = status.DependencyRegisterer
 
 // AgentStatusReader reads the aggregated status of the agent.
 type AgentStatusReader interface {

@@ -18,6 +18,7 @@ import (
 	"github.com/plinth-go/plinth/health/statuscheck/model"
 	"github.com/plinth-go/plinth/infra"
 	"github.com/plinth-go/plinth/infra/kvdb"
+	"github.com/plinth-go/plinth/infra/status"
 	"github.com/plinth-go/plinth/logging"
 	"github.com/plinth-go/plinth/servicelabel"
 )
@@ -120,6 +121,7 @@ var (
 	_ PluginStatusWriter   = (*Plugin)(nil)
 	_ DependencyRegisterer = (*Plugin)(nil)
 	_ StatusReader         = (*Plugin)(nil)
+	_ status.Reader        = (*Plugin)(nil)
 )
 
 // UnorderedTypes tells the agent that plugins holding the status check as
@@ -369,7 +371,7 @@ func (p *Plugin) addLocked(name string, probe PluginStateProbe, state PluginStat
 
 // ReportStateChange implements PluginStatusWriter.
 func (p *Plugin) ReportStateChange(pluginName string, state PluginState, lastError error) error {
-	if !state.valid() {
+	if !validState(state) {
 		return fmt.Errorf("statuscheck: report %q: %w %d", pluginName, ErrInvalidState, int32(state))
 	}
 	p.mu.Lock()
@@ -391,7 +393,7 @@ func (p *Plugin) ReportStateChange(pluginName string, state PluginState, lastErr
 
 // report records the result of a probe.
 func (p *Plugin) report(name string, state PluginState, err error) {
-	if !state.valid() {
+	if !validState(state) {
 		state, err = StateError, fmt.Errorf("probe returned %w %d", ErrInvalidState, int32(state))
 	}
 	p.mu.Lock()
@@ -511,6 +513,22 @@ func validName(name string) bool {
 
 // Snapshot implements StatusReader.
 func (p *Plugin) Snapshot() *Snapshot { return p.snap.Load() }
+
+// AgentState implements status.Reader: it returns the state of the agent
+// in the latest snapshot.
+func (p *Plugin) AgentState() PluginState {
+	return PluginState(p.snap.Load().Agent.GetState())
+}
+
+// PluginState implements status.Reader: it returns the state and error text
+// of the plugin named name in the latest snapshot.
+func (p *Plugin) PluginState(name string) (state PluginState, errText string, ok bool) {
+	ps := p.snap.Load().Plugin(name)
+	if ps == nil {
+		return StateInit, "", false
+	}
+	return PluginState(ps.GetState()), ps.GetError(), true
+}
 
 // GetAgentStatus implements AgentStatusReader.
 func (p *Plugin) GetAgentStatus() *model.AgentStatus {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/health/statuscheck/model"
+	"github.com/plinth-go/plinth/infra/status"
 )
 
 func TestAgentStateIsTheWorstPluginState(t *testing.T) {
@@ -420,11 +421,60 @@ func TestInvalidConfigFailsInit(t *testing.T) {
 
 func TestPluginStateString(t *testing.T) {
 	for s, want := range map[statuscheck.PluginState]string{
-		statuscheck.StateInit: "INIT", statuscheck.StateOK: "OK", statuscheck.StateError: "ERROR", 5: "PluginState(5)",
+		statuscheck.StateInit: "INIT", statuscheck.StateOK: "OK", statuscheck.StateError: "ERROR", 5: "State(5)",
 	} {
 		if got := s.String(); got != want {
 			t.Errorf("PluginState(%d).String() = %q, want %q", int32(s), got, want)
 		}
+	}
+}
+
+// The states are defined in the leaf package infra/status, which cannot
+// import the model; their numbers and names must stay those of the model,
+// which the status JSON and agentctl read.
+func TestStatesAreTheModelStates(t *testing.T) {
+	if len(model.OperationalState_name) != 3 {
+		t.Fatalf("the model has %d states, the status contract 3", len(model.OperationalState_name))
+	}
+	for n, name := range model.OperationalState_name {
+		if got := statuscheck.PluginState(n).String(); got != name {
+			t.Errorf("PluginState(%d).String() = %q, want the model's %q", n, got, name)
+		}
+	}
+	for _, tc := range []struct {
+		s    statuscheck.PluginState
+		want model.OperationalState
+	}{
+		{status.StateInit, model.OperationalState_INIT},
+		{status.StateOK, model.OperationalState_OK},
+		{status.StateError, model.OperationalState_ERROR},
+	} {
+		if int32(tc.s) != int32(tc.want) {
+			t.Errorf("%v = %d, want %d", tc.s, int32(tc.s), int32(tc.want))
+		}
+	}
+}
+
+func TestPluginIsAStatusReader(t *testing.T) {
+	var r status.Reader = started(t)
+	changed, cancel := r.Subscribe()
+	defer cancel()
+	if got := r.AgentState(); got != status.StateOK {
+		t.Errorf("AgentState() = %v, want OK (started, no plugin)", got)
+	}
+	if st, text, ok := r.PluginState("db"); ok {
+		t.Errorf("PluginState(db) = %v, %q, true before any report, want ok false", st, text)
+	}
+	w := r.(status.Writer)
+	if err := w.ReportStateChange("db", status.StateError, errors.New("unreachable")); err != nil {
+		t.Fatal(err)
+	}
+	<-changed
+	if st, text, ok := r.PluginState("db"); st != status.StateError || text != "unreachable" || !ok {
+		t.Errorf("PluginState(db) = %v, %q, %v, want ERROR, \"unreachable\", true", st, text, ok)
+	}
+	if got := r.AgentState(); got != status.StateError {
+		t.Errorf("AgentState() = %v, want ERROR", got)
 	}
 }
 

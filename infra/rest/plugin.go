@@ -17,8 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra"
+	"github.com/plinth-go/plinth/infra/status"
 	"github.com/plinth-go/plinth/logging"
 )
 
@@ -72,7 +72,7 @@ type Deps struct {
 	// the server: OK while it serves, ERROR when serving stopped unexpectedly.
 	// The status check does not start first (its writer works before its
 	// Init), so its own dependencies may serve HTTP.
-	StatusCheck statuscheck.PluginStatusWriter `plinth:"optional"`
+	StatusCheck status.Writer `plinth:"optional"`
 }
 
 // Option customizes the plugin in code.
@@ -276,16 +276,16 @@ func (p *Plugin) AfterInit() error {
 		}
 		if !errors.Is(err, http.ErrServerClosed) {
 			p.Log.Errorf("serving %s://%s stopped: %v", scheme, ln.Addr(), err)
-			p.reportStatus(statuscheck.StateError, fmt.Errorf("serving stopped: %w", err))
+			p.reportStatus(status.StateError, fmt.Errorf("serving stopped: %w", err))
 		}
 	}()
 	p.Log.Infof("serving %s://%s", scheme, ln.Addr())
-	p.reportStatus(statuscheck.StateOK, nil)
+	p.reportStatus(status.StateOK, nil)
 	return nil
 }
 
 // reportStatus tells the status check, if any, how the server is doing.
-func (p *Plugin) reportStatus(state statuscheck.PluginState, err error) {
+func (p *Plugin) reportStatus(state status.State, err error) {
 	if p.StatusCheck == nil {
 		return
 	}

@@ -210,12 +210,12 @@ func testUpdate(_ *testing.T, m idxmap.NamedMappingRW[*Item]) error {
 	var errs []error
 	stored := m.Update("n", func(old *Item, found bool) (*Item, bool) {
 		if found || old != nil {
-			errs = append(errs, fmt.Errorf("Update of a missing name got %v, %v, want nil, false", old, found))
+			errs = append(errs, fmt.Errorf("mapping.Update of a missing name got %v, %v, want nil, false", old, found))
 		}
 		return nil, false
 	})
 	if stored || m.Len() != 0 {
-		errs = append(errs, errors.New("Update returning store=false stored a value"))
+		errs = append(errs, errors.New("mapping.Update returning store=false stored a value"))
 	}
 	const writers, rounds = 8, 200
 	var wg sync.WaitGroup
@@ -377,7 +377,7 @@ func testUnregister(t *testing.T, m idxmap.NamedMappingRW[*Item]) error {
 	mu.Unlock()
 	reg2, err := m.Watch("sub", func(idxmap.Event[*Item]) {})
 	if err != nil {
-		errs = append(errs, fmt.Errorf("Watch with the name of an unregistered watch: %w", err))
+		errs = append(errs, fmt.Errorf("mapping.Watch with the name of an unregistered watch: %w", err))
 	} else {
 		reg2.Unregister()
 	}
@@ -559,7 +559,7 @@ func testToChan(_ *testing.T, m idxmap.NamedMappingRW[*Item]) error {
 	m.Put("b", item("k")) // its send stays pending: nobody reads any more
 	reg.Unregister()
 	if err := waitDone(reg); err != nil {
-		errs = append(errs, fmt.Errorf("Unregister with a send pending: %w", err))
+		errs = append(errs, fmt.Errorf("mapping.Unregister with a send pending: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -639,7 +639,7 @@ func waitDone(reg idxmap.Registration) error {
 	case <-reg.Done():
 		return nil
 	case <-time.After(Timeout):
-		return errors.New("Done not closed after Unregister")
+		return errors.New("mapping.Done not closed after Unregister")
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/plinth-go/plinth/internal/backoff"
 )
 
 // Defaults of [NewAsyncHook].
@@ -288,7 +290,7 @@ func (a *AsyncHook) dropAccepted() {
 // is empty, after abort it returns at once.
 func (a *AsyncHook) run() {
 	defer close(a.done)
-	var backoff time.Duration // zero while the hook works
+	bo := backoff.Backoff{Min: a.minBackoff, Max: a.maxBackoff} // reset while the hook works
 	healthy := true
 	for {
 		// A select picks at random among ready cases: without this check
@@ -316,7 +318,8 @@ func (a *AsyncHook) run() {
 			err := a.hook.Fire(r)
 			if err == nil {
 				a.sent.Add(1)
-				backoff, healthy = 0, true
+				healthy = true
+				bo.Reset()
 				break
 			}
 			if healthy {
@@ -325,12 +328,7 @@ func (a *AsyncHook) run() {
 					a.onError(err)
 				}
 			}
-			if backoff == 0 {
-				backoff = a.minBackoff
-			} else {
-				backoff = min(2*backoff, a.maxBackoff)
-			}
-			if !a.wait(backoff) {
+			if !bo.Sleep(a.abort) {
 				a.dropAccepted()
 				return
 			}
@@ -339,17 +337,5 @@ func (a *AsyncHook) run() {
 				break
 			}
 		}
-	}
-}
-
-// wait sleeps for d, or until abort; it reports whether to go on.
-func (a *AsyncHook) wait(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-a.abort:
-		return false
 	}
 }

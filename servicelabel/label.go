@@ -3,8 +3,8 @@ package servicelabel
 import (
 	"errors"
 	"fmt"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/plinth-go/plinth/infra/kvdb"
 )
 
 // AllAgentsPrefix is the key prefix shared by all agents. Every agent prefix
@@ -52,28 +52,11 @@ func ValidateLabel(label string) error {
 	return nil
 }
 
-// labelProblem returns why label is invalid, or "" when it is valid.
+// labelProblem returns why label is invalid, or "" when it is valid. The
+// rule is the one of every name that becomes a key segment.
 func labelProblem(label string) string {
-	switch label {
-	case "":
-		return "the label is empty"
-	case ".", "..":
-		return "the label is a path element"
-	}
-	if !utf8.ValidString(label) {
-		return "the label is not valid UTF-8"
-	}
-	for _, r := range label {
-		switch {
-		case r == '/':
-			return `the label contains "/"`
-		case unicode.IsSpace(r):
-			return fmt.Sprintf("the label contains white space %q", r)
-		case unicode.IsControl(r):
-			return fmt.Sprintf("the label contains control character %q", r)
-		case !unicode.IsPrint(r):
-			return fmt.Sprintf("the label contains non-printable character %q", r)
-		}
+	if problem := kvdb.SegmentProblem(label); problem != "" {
+		return "the label " + problem
 	}
 	return ""
 }

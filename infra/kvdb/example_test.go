@@ -85,3 +85,20 @@ func replay(ctx context.Context, fn func(context.Context, kvdb.Event) error, evs
 func (w *replayWatch) Stop()                 { w.cancel(); <-w.done }
 func (w *replayWatch) Done() <-chan struct{} { return w.done }
 func (w *replayWatch) Err() error            { return nil }
+
+// A plugin that builds keys from names users give it refuses a name that
+// would not stay one segment of the key.
+func ExampleSegmentProblem() {
+	for _, label := range []string{"vpp1", "vpp/1", "vpp 1", ".."} {
+		if p := kvdb.SegmentProblem(label); p != "" {
+			fmt.Printf("%q: the label %s\n", label, p)
+			continue
+		}
+		fmt.Printf("%q: ok\n", label)
+	}
+	// Output:
+	// "vpp1": ok
+	// "vpp/1": the label contains "/"
+	// "vpp 1": the label contains white space ' '
+	// "..": the label is a path element
+}

@@ -16,6 +16,7 @@ import (
 	// The package has a type agent: the demo agent's process.
 	plinthagent "github.com/plinth-go/plinth/agent"
 	"github.com/plinth-go/plinth/agent/agenttest"
+	"github.com/plinth-go/plinth/internal/testwait"
 	"github.com/plinth-go/plinth/logging"
 	"github.com/plinth-go/plinth/logging/logmanager"
 	"github.com/plinth-go/plinth/logging/logmanager/logmanagertest"
@@ -377,7 +378,7 @@ func TestLogHooksStopInTimeWhenTheCollectorStopsReading(t *testing.T) {
 			for range large {
 				reg.Get("faultsuite").WithField("pad", pad).Error("large record")
 			}
-			waitSteady(t, logDelivery, func() string { return fmt.Sprint(logs.HookStats()) })
+			testwait.Steady(t, logDelivery, 300*time.Millisecond, func() string { return fmt.Sprint(logs.HookStats()) })
 
 			start := time.Now()
 			stopped := make(chan error, 1)
@@ -401,22 +402,5 @@ func TestLogHooksStopInTimeWhenTheCollectorStopsReading(t *testing.T) {
 				t.Errorf("%s: HookStats %+v, want each of %d records sent, dropped or failed", h.name, st, w.next+large)
 			}
 		})
-	}
-}
-
-// waitSteady waits until state returns the same value for 300 ms, and
-// fails the test after timeout.
-func waitSteady(t *testing.T, timeout time.Duration, state func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last, since := state(), time.Now()
-	for time.Since(since) < 300*time.Millisecond {
-		if time.Now().After(deadline) {
-			t.Fatalf("still changing after %v: %s", timeout, last)
-		}
-		time.Sleep(50 * time.Millisecond)
-		if s := state(); s != last {
-			last, since = s, time.Now()
-		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
 	"github.com/plinth-go/plinth/internal/freeport"
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 // agentBin is the demo agent, built once by TestMain.
@@ -402,29 +403,14 @@ func newEtcdClient(t *testing.T, endpoints []string) *clientv3.Client {
 	return cli
 }
 
-// waitFor calls cond every 50 ms until it returns true, and fails the test
-// when timeout passes first; the failure shows cond's last explanation.
-// It returns how long it waited.
+// waitFor calls cond until it returns true, and fails the test when
+// timeout passes first; the failure shows cond's last explanation. It
+// returns how long it waited.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) (bool, string)) time.Duration {
 	t.Helper()
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	ctx, cancel := context.WithTimeoutCause(t.Context(), timeout, fmt.Errorf("timeout %v", timeout))
 	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	var last string
-	for {
-		ok, why := cond(ctx)
-		if ok {
-			return time.Since(start)
-		}
-		last = why
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not after %v: %s", what, timeout, last)
-		case <-tick.C:
-		}
-	}
+	return testwait.Until(ctx, t, what, cond)
 }
 
 // inSync returns a condition for waitFor: etcd is OK, and the status keys

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/plinth-go/plinth/agent"
+	"github.com/plinth-go/plinth/internal/testwait"
 	"github.com/plinth-go/plinth/logging"
 	"github.com/plinth-go/plinth/logging/logmanager"
 	"github.com/plinth-go/plinth/logging/logmanager/logmanagertest"
@@ -168,12 +169,13 @@ func TestHooksResumeAfterTheCollectorRestarts(t *testing.T) {
 				// burst, which may overflow the collector's socket buffer:
 				// UDP loses records sent faster than the collector reads,
 				// too. The window of losses ends once the hook caught up.
-				waitUntil(t, deliveryTimeout, "the hook catches up", func() bool {
-					if ta.logs.HookStats()[h.hook].Queued <= 1 {
-						return true
+				testwait.For(t, deliveryTimeout, "the hook catches up", func() (bool, string) {
+					st := ta.logs.HookStats()[h.hook]
+					if st.Queued <= 1 {
+						return true, ""
 					}
 					w.write()
-					return false
+					return false, fmt.Sprintf("HookStats %+v", st)
 				})
 			}
 			recovered := w.next
@@ -309,12 +311,14 @@ func TestLogManagerStopsInTimeWhenTheCollectorStopsReading(t *testing.T) {
 				log.WithField("pad", pad).Error("large record")
 			}
 			for _, c := range collectors {
-				waitUntil(t, deliveryTimeout, "the hook connects", func() bool { return c.Accepted() > 0 })
+				testwait.For(t, deliveryTimeout, "the hook connects", func() (bool, string) {
+					return c.Accepted() > 0, "the collector accepted no connection"
+				})
 			}
 			// Once the socket buffers are full the hooks send nothing more.
 			// Should a starved worker only seem blocked, the flush timeout
 			// gives it time to block before Close gives up.
-			waitSteady(t, deliveryTimeout, func() string { return fmt.Sprint(ta.logs.HookStats()) })
+			testwait.Steady(t, deliveryTimeout, 300*time.Millisecond, func() string { return fmt.Sprint(ta.logs.HookStats()) })
 
 			start := time.Now()
 			stopped := make(chan error, 1)
@@ -340,36 +344,6 @@ func TestLogManagerStopsInTimeWhenTheCollectorStopsReading(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// waitSteady waits until state returns the same value for 300ms; it fails
-// the test after timeout.
-func waitSteady(t *testing.T, timeout time.Duration, state func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last, since := state(), time.Now()
-	for time.Since(since) < 300*time.Millisecond {
-		if time.Now().After(deadline) {
-			t.Fatalf("still changing after %v: %s", timeout, last)
-		}
-		time.Sleep(50 * time.Millisecond)
-		if s := state(); s != last {
-			last, since = s, time.Now()
-		}
-	}
-}
-
-// waitUntil calls cond every 10ms until it is true; it fails the test after
-// timeout.
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -400,8 +374,9 @@ func TestFluentdHookWithAcksCountsOnlyAcknowledgedRecordsAsSent(t *testing.T) {
 		if chunk := chunkOf(receive(t, msgs, "forward message")); chunk == "" {
 			t.Error("message has no chunk option: it asks for no acknowledgement")
 		}
-		waitUntil(t, deliveryTimeout, "the unanswered record fails", func() bool {
-			return ta.logs.HookStats()["fluentd"].Failed == 1
+		testwait.For(t, deliveryTimeout, "the unanswered record fails", func() (bool, string) {
+			st := ta.logs.HookStats()["fluentd"]
+			return st.Failed == 1, fmt.Sprintf("HookStats %+v", st)
 		})
 		if st := ta.logs.HookStats()["fluentd"]; st.Sent != 0 {
 			t.Errorf("HookStats %+v: an unacknowledged record counted as sent", st)
@@ -415,8 +390,9 @@ func TestFluentdHookWithAcksCountsOnlyAcknowledgedRecordsAsSent(t *testing.T) {
 		h := networkHook{name: "fluentd-acked", hook: "fluentd"}
 		w := &seqWriter{log: ta.reg.Get("test")}
 		waitForSeq(t, c, h, w.write(), deliveryTimeout)
-		waitUntil(t, deliveryTimeout, "the record counts as sent", func() bool {
-			return ta.logs.HookStats()["fluentd"].Sent == 1
+		testwait.For(t, deliveryTimeout, "the record counts as sent", func() (bool, string) {
+			st := ta.logs.HookStats()["fluentd"]
+			return st.Sent == 1, fmt.Sprintf("HookStats %+v", st)
 		})
 	})
 
@@ -456,8 +432,9 @@ func TestStreamHooksDialAgainWhenTheCollectorClosedTheConnection(t *testing.T) {
 			}
 			waitForSeq(t, c, h, w.write(), deliveryTimeout)
 			// The collector may read the record before the hook counts it.
-			waitUntil(t, deliveryTimeout, "the hook counts the record", func() bool {
-				return ta.logs.HookStats()[h.hook].Queued == 0
+			testwait.For(t, deliveryTimeout, "the hook counts the record", func() (bool, string) {
+				st := ta.logs.HookStats()[h.hook]
+				return st.Queued == 0, fmt.Sprintf("HookStats %+v", st)
 			})
 			if st := ta.logs.HookStats()[h.hook]; st.Sent != 2 || st.Failed != 0 {
 				t.Errorf("HookStats %+v, want 2 sent without a failed attempt", st)

@@ -14,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/plinth-go/plinth/infra/kvdb"
+	"github.com/plinth-go/plinth/internal/backoff"
 )
 
 // Listing reads a prefix in pages, all at the revision of the first, so the
@@ -142,7 +143,7 @@ func (b *broker) leaseOps(ctx context.Context, c *clientv3.Client, opts []kvdb.P
 // the new leader, about one election after the crash. The doubling from
 // there on lets a slow but healthy cluster complete the write.
 func retryAmbiguous(ctx context.Context, attempt time.Duration, op func(ctx context.Context) error) error {
-	wait := 50 * time.Millisecond
+	wait := backoff.Backoff{Min: 50 * time.Millisecond, Max: 500 * time.Millisecond}
 	for n := 1; ; n++ {
 		actx, cancel := context.WithTimeout(ctx, attempt)
 		err := op(actx)
@@ -151,10 +152,9 @@ func retryAmbiguous(ctx context.Context, attempt time.Duration, op func(ctx cont
 		if err == nil || !(cut || isLeaderTransition(err)) {
 			return err
 		}
-		if !sleepCtx(ctx, wait) {
+		if !wait.Sleep(ctx.Done()) {
 			return err
 		}
-		wait = min(2*wait, 500*time.Millisecond)
 		if n >= 2 {
 			attempt *= 2
 		}

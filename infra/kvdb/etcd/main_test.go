@@ -6,11 +6,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 // shared is one in-process etcd server for the tests that do not stop it;
@@ -51,11 +51,5 @@ func uniquePrefix(t testing.TB) string {
 // no event to wait on (a connection flag).
 func waitFor(ctx context.Context, t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v", what, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	testwait.Until(ctx, t, what, func(context.Context) (bool, string) { return cond(), "" })
 }

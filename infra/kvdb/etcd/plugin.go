@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -17,11 +16,12 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
+	grpcbackoff "google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
 
 	"github.com/plinth-go/plinth/infra"
 	"github.com/plinth-go/plinth/infra/kvdb"
+	"github.com/plinth-go/plinth/internal/backoff"
 	"github.com/plinth-go/plinth/logging"
 )
 
@@ -407,7 +407,7 @@ func (p *Plugin) connectLoop(ccfg clientv3.Config) {
 		}
 		err = explainTLS(p.ctx, fmt.Errorf("dial %v: %w", p.cfg.Endpoints, err), p.cfg.Endpoints, ccfg.TLS, p.cfg.DialTimeout)
 		p.setState(false, err)
-		if !sleepCtx(p.ctx, bo.next()) {
+		if !bo.Sleep(p.ctx.Done()) {
 			return
 		}
 	}
@@ -418,12 +418,12 @@ func (p *Plugin) connectLoop(ccfg clientv3.Config) {
 				return
 			}
 			p.setState(false, explainTLS(p.ctx, err, p.cfg.Endpoints, ccfg.TLS, p.cfg.DialTimeout))
-			if !sleepCtx(p.ctx, bo.next()) {
+			if !bo.Sleep(p.ctx.Done()) {
 				return
 			}
 			continue
 		}
-		bo.reset()
+		bo.Reset()
 		p.setState(true, nil)
 		if !p.waitConnectionLost(c) {
 			return
@@ -601,44 +601,18 @@ func (p *Plugin) opCtx(ctx context.Context) (context.Context, context.CancelFunc
 	return context.WithTimeout(ctx, p.cfg.OperationTimeout)
 }
 
-// backoffState is a capped exponential backoff with jitter, starting at 50ms.
-type backoffState struct {
-	cur, max time.Duration
-}
-
-func newBackoff(limit time.Duration) *backoffState {
-	return &backoffState{max: limit}
-}
-
-func (b *backoffState) reset() { b.cur = 0 }
-
-func (b *backoffState) next() time.Duration {
-	const first = 50 * time.Millisecond
-	if b.cur == 0 {
-		b.cur = first
-	} else {
-		b.cur = min(b.cur*2, b.max)
-	}
-	// Up to 20% jitter keeps many agents from redialling in step.
-	return b.cur - time.Duration(rand.Int64N(int64(b.cur)/5+1))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+// newBackoff returns the backoff of the connect loop and of a watch's
+// retries: from 50ms doubling up to limit, each wait shortened by up to
+// 20% so that many agents do not redial in step.
+func newBackoff(limit time.Duration) *backoff.Backoff {
+	return &backoff.Backoff{Min: 50 * time.Millisecond, Max: limit, Jitter: 0.2}
 }
 
 // dialOptions make gRPC redial quickly after etcd comes back: its default
 // backoff grows to 120s, which would keep an agent disconnected long after
 // an etcd restart.
 func dialOptions(maxBackoff, dialTimeout time.Duration) []grpc.DialOption {
-	bc := backoff.DefaultConfig
+	bc := grpcbackoff.DefaultConfig
 	bc.BaseDelay = 50 * time.Millisecond
 	bc.MaxDelay = maxBackoff
 	return []grpc.DialOption{

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/plinth-go/plinth/infra/kvdb"
+	"github.com/plinth-go/plinth/internal/backoff"
 )
 
 // watcher implements kvdb.Watcher for keys under prefix.
@@ -79,7 +80,7 @@ type stream struct {
 	permSince time.Time
 	permErr   error
 	nextWarn  time.Time
-	warnEvery time.Duration
+	warnEvery backoff.Backoff // spaces the warnings of a run
 }
 
 func (s *stream) Stop() {
@@ -140,19 +141,19 @@ func (s *stream) run() error {
 		case errors.Is(err, errCompacted):
 			s.p.Log.Infof("watch %q: revision %d compacted, resyncing", s.prefix, n)
 			next = 0
-			bo.reset()
+			bo.Reset()
 			continue
 		case err != nil && !errors.Is(err, errBroken):
 			return err
 		}
 		if n > next {
-			bo.reset()
+			bo.Reset()
 		}
 		next = n
 		if err := s.failing(); err != nil {
 			return err
 		}
-		if !sleepCtx(s.ctx, bo.next()) {
+		if !bo.Sleep(s.ctx.Done()) {
 			return nil
 		}
 	}
@@ -184,14 +185,13 @@ func (s *stream) problem(err error) {
 	now := time.Now()
 	if s.permSince.IsZero() {
 		s.permSince, s.nextWarn = now, now
-		s.warnEvery = time.Second
+		s.warnEvery = backoff.Backoff{Min: time.Second, Max: time.Minute}
 	}
 	s.permErr = err
 	if !now.Before(s.nextWarn) {
 		s.p.Log.Warnf("watch %q: %v (retrying; the watch ends with this error %v after it began, at %s)",
 			s.prefix, err, s.p.cfg.WatchErrorTimeout, s.permSince.Add(s.p.cfg.WatchErrorTimeout).Format(time.TimeOnly))
-		s.nextWarn = now.Add(s.warnEvery)
-		s.warnEvery = min(2*s.warnEvery, time.Minute)
+		s.nextWarn = now.Add(s.warnEvery.Next())
 	}
 	s.p.setWatchProblem(s, fmt.Errorf("watch %q: %w", s.prefix, err))
 }
@@ -228,7 +228,7 @@ func (s *stream) resync() (int64, error) {
 		if err := s.failing(); err != nil {
 			return 0, err
 		}
-		if !sleepCtx(s.ctx, bo.next()) {
+		if !bo.Sleep(s.ctx.Done()) {
 			return 0, errEnded
 		}
 	}

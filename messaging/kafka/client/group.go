@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/plinth-go/plinth/internal/backoff"
 )
 
 // GroupHandler handles one message of a consumer group. ctx is done when
@@ -176,7 +178,7 @@ func (g *GroupConsumer) Claims() map[string][]int32 {
 
 func (g *GroupConsumer) run() {
 	defer g.wg.Done()
-	retry := groupRetryMin
+	retry := backoff.Backoff{Min: groupRetryMin, Max: groupRetryMax}
 	for {
 		g.mu.Lock()
 		topics := g.topics
@@ -195,7 +197,7 @@ func (g *GroupConsumer) run() {
 			return
 		}
 		if err == nil {
-			retry = groupRetryMin
+			retry.Reset()
 			continue
 		}
 		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
@@ -203,12 +205,11 @@ func (g *GroupConsumer) run() {
 		}
 		g.onError(fmt.Errorf("kafka: consume %v: %w", topics, err))
 		select {
-		case <-time.After(retry):
+		case <-time.After(retry.Next()):
 		case <-g.changed:
 		case <-g.ctx.Done():
 			return
 		}
-		retry = min(2*retry, groupRetryMax)
 	}
 }
 

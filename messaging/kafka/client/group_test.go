@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/plinth-go/plinth/internal/testwait"
 	"github.com/plinth-go/plinth/messaging/kafka/client"
 )
 
@@ -152,21 +154,11 @@ func (h *groupHarness) takeUntil(last int64) []int64 {
 // between two sessions.
 func (h *groupHarness) awaitClaims(g *client.GroupConsumer, topics ...string) {
 	h.t.Helper()
-	deadline := time.Now().Add(groupWaitLimit)
-	for {
-		var got []string
-		for topic := range g.Claims() {
-			got = append(got, topic)
-		}
-		slices.Sort(got)
-		if slices.Equal(got, topics) {
-			return
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("claims %v, want topics %v", g.Claims(), topics)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(h.t, groupWaitLimit, fmt.Sprintf("claims of topics %v", topics), func() (bool, string) {
+		claims := g.Claims()
+		got := slices.Sorted(maps.Keys(claims))
+		return slices.Equal(got, topics), fmt.Sprintf("claims %v", claims)
+	})
 }
 
 func (h *groupHarness) errors() []error {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/plinth-go/plinth/internal/backoff"
 )
 
 // sarama guards the partitioning of each topic and the leader lookup of
@@ -79,7 +81,7 @@ func (r *renewer) failed(topic string, err error) {
 
 func (r *renewer) run() {
 	defer close(r.done)
-	wait := renewBackoffMin
+	bo := backoff.Backoff{Min: renewBackoffMin, Max: renewBackoffMax}
 	for {
 		select {
 		case <-r.closing:
@@ -98,10 +100,9 @@ func (r *renewer) run() {
 			topics = append(topics, topic)
 		}
 		if err := r.client.RefreshMetadata(topics...); err != nil {
-			if !r.sleep(wait) {
+			if !bo.Sleep(r.closing) {
 				return
 			}
-			wait = min(2*wait, renewBackoffMax)
 			continue
 		}
 		err := r.renew()
@@ -109,30 +110,18 @@ func (r *renewer) run() {
 		if err != nil {
 			// Such as an idempotent producer refused its id: not
 			// worth a new attempt at every failed message.
-			if !r.sleep(wait) {
+			if !bo.Sleep(r.closing) {
 				return
 			}
-			wait = min(2*wait, renewBackoffMax)
 			continue
 		}
-		wait = renewBackoffMin
+		bo.Reset()
 		r.count.Add(1)
 		// Pokes from messages of the old producer are stale.
 		select {
 		case <-r.poke:
 		default:
 		}
-	}
-}
-
-func (r *renewer) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.closing:
-		return false
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plinth-go/plinth/internal/backoff"
 	"github.com/plinth-go/plinth/logging"
 )
 
@@ -29,6 +30,7 @@ type errorLog struct {
 	now  func() time.Time
 
 	mu         sync.Mutex // guards the fields below
+	intervals  backoff.Backoff
 	interval   time.Duration
 	lastLine   time.Time
 	lastErr    time.Time
@@ -36,7 +38,8 @@ type errorLog struct {
 }
 
 func newErrorLog(log logging.Logger, what string) *errorLog {
-	return &errorLog{log: log, what: what, now: time.Now, interval: errorLogMin}
+	return &errorLog{log: log, what: what, now: time.Now, interval: errorLogMin,
+		intervals: backoff.Backoff{Min: errorLogMin, Max: errorLogMax}}
 }
 
 // add counts err and logs it unless a line was written less than an
@@ -54,10 +57,9 @@ func (l *errorLog) add(err error) {
 		return
 	}
 	if quiet {
-		l.interval = errorLogMin
-	} else {
-		l.interval = min(2*l.interval, errorLogMax)
+		l.intervals.Reset()
 	}
+	l.interval = l.intervals.Next()
 	suppressed := l.suppressed
 	l.suppressed, l.lastLine = 0, now
 	next := l.interval

@@ -6,37 +6,29 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/plinth-go/plinth/internal/testwait"
 	"github.com/plinth-go/plinth/messaging/kafka/kafkatest"
 	"github.com/plinth-go/plinth/messaging/kafka/mux"
 )
 
 // assigned waits until m reads some partitions of topic and returns them.
-// It checks a condition until the deadline of the test context; it does not
-// guess how long a rebalance takes.
+// It checks a condition until waitLimit; it does not guess how long a
+// rebalance takes.
 func assigned(t *testing.T, ms ...*mux.Multiplexer) [][]int32 {
 	t.Helper()
-	ctx := testContext(t)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		var all [][]int32
+	var all [][]int32
+	testwait.For(t, waitLimit, "assignments to cover the 4 partitions with every member", func() (bool, string) {
+		all = nil
 		total := 0
 		for _, m := range ms {
 			ps := m.Assignment()["grouped"]
 			all = append(all, ps)
 			total += len(ps)
 		}
-		if total == 4 && !slices.ContainsFunc(all, func(ps []int32) bool { return len(ps) == 0 }) {
-			return all
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatalf("assignments never covered the 4 partitions with every member: %v", all)
-		}
-	}
+		return total == 4 && !slices.ContainsFunc(all, func(ps []int32) bool { return len(ps) == 0 }), fmt.Sprint(all)
+	})
+	return all
 }
 
 func TestConsumerGroupSplitsPartitionsAndResumesAfterRestart(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/plinth-go/plinth/internal/backoff"
 	"github.com/plinth-go/plinth/logging"
 	"github.com/plinth-go/plinth/messaging/kafka/client"
 )
@@ -275,7 +276,7 @@ func (m *Multiplexer) notConnectedLocked() error {
 // run connects, then checks the connection until Close.
 func (m *Multiplexer) run() {
 	defer m.wg.Done()
-	wait := reconnectBackoffMin
+	bo := backoff.Backoff{Min: reconnectBackoffMin, Max: m.cfg.ReconnectBackoffMax}
 	for {
 		c, err := m.connect()
 		if err == nil {
@@ -285,11 +286,11 @@ func (m *Multiplexer) run() {
 			break
 		}
 		m.report(err)
+		wait := bo.Next()
 		m.log.Debugf("next attempt in %s", wait)
-		if !m.sleep(wait) {
+		if !backoff.Sleep(m.ctx.Done(), wait) {
 			return
 		}
-		wait = min(2*wait, m.cfg.ReconnectBackoffMax)
 	}
 	m.log.Infof("connected to %s", strings.Join(m.cfg.Brokers(), ","))
 	m.report(nil)
@@ -309,17 +310,6 @@ func (m *Multiplexer) run() {
 			return
 		}
 		m.report(err)
-	}
-}
-
-func (m *Multiplexer) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-m.ctx.Done():
-		return false
 	}
 }
 
@@ -570,7 +560,7 @@ func (m *Multiplexer) runPartition(c *connection, s *subscriber, pc *client.Part
 	restarting := pc != nil
 	clamped := false // offset was just moved into the stored range
 	started := time.Now()
-	wait := reconnectBackoffMin
+	bo := backoff.Backoff{Min: reconnectBackoffMin, Max: m.cfg.ReconnectBackoffMax}
 	// grace runs after an error sarama reported for the partition; while
 	// it runs the error counts, and when it fires the subscription works
 	// again (no error for partitionErrorGrace).
@@ -588,18 +578,20 @@ func (m *Multiplexer) runPartition(c *connection, s *subscriber, pc *client.Part
 						continue
 					}
 				}
+				wait := bo.Next()
 				m.setFailing(s, fmt.Errorf("cannot start (next attempt in %s): %w", wait, err))
 				s.errLog.add(fmt.Errorf("cannot start, next attempt in %s: %w", wait, err))
-				if !sleepCtx(s.ctx, wait) {
+				if !backoff.Sleep(s.ctx.Done(), wait) {
 					return
 				}
-				clamped, wait = false, min(2*wait, m.cfg.ReconnectBackoffMax)
+				clamped = false
 				continue
 			}
 			if restarting {
 				m.log.Infof("subscription %s: reading again at offset %d", s, offset)
 			}
-			restarting, clamped, wait, started = true, false, reconnectBackoffMin, time.Now()
+			restarting, clamped, started = true, false, time.Now()
+			bo.Reset()
 			m.setFailing(s, nil)
 		}
 		select {
@@ -709,18 +701,6 @@ func (m *Multiplexer) setFailing(s *subscriber, err error) {
 		m.log.Infof("subscription %s: reading", s)
 	}
 	m.announce()
-}
-
-// sleepCtx waits for d or until ctx ends; it returns false if ctx ended.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // unsubscribe removes s. The owner of a partition subscription closes its

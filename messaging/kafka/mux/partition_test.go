@@ -6,12 +6,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/plinth-go/plinth/internal/testwait"
 	"github.com/plinth-go/plinth/messaging/kafka/client"
 	"github.com/plinth-go/plinth/messaging/kafka/mux"
 )
@@ -93,23 +93,6 @@ func produceTo(t *testing.T, cl *kgo.Client, topic string, partition int32, valu
 	for _, v := range values {
 		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: partition, Value: []byte(v)}).FirstErr(); err != nil {
 			t.Fatalf("kgo: produce %q to %s/%d: %v", v, topic, partition, err)
-		}
-	}
-}
-
-// eventually waits until cond holds; what says what was awaited.
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	ctx := testContext(t)
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not within %v: %s", what, waitLimit, why)
-		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
@@ -241,11 +224,11 @@ func TestWatchPartitionMadeBeforeTheBrokersStartsOnceItCan(t *testing.T) {
 			}
 			b.start()
 			<-m.Ready()
-			eventually(t, "Err names the subscription that cannot start", errMentions(m, tt.wantErr))
+			testwait.For(t, waitLimit, "Err names the subscription that cannot start", errMentions(m, tt.wantErr))
 			t.Logf("while the partition cannot be read: %v", m.Err())
 			tt.ready(t, b, kgoProducer(t, b.addrs()))
 			expectValues(t, s, tt.want...)
-			eventually(t, "Err is nil once the partition is read", errNil(m))
+			testwait.For(t, waitLimit, "Err is nil once the partition is read", errNil(m))
 		})
 	}
 }
@@ -272,7 +255,7 @@ func TestWatchPartitionReportsAPartitionItCannotFetchAndRecovers(t *testing.T) {
 	if err := admin.DeleteTopic("doomed"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Err reports the partition that cannot be fetched", errMentions(m, "fetching keeps failing"))
+	testwait.For(t, waitLimit, "Err reports the partition that cannot be fetched", errMentions(m, "fetching keeps failing"))
 	t.Logf("while the topic is gone: %v", m.Err())
 
 	if err := admin.CreateTopic("doomed", &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
@@ -280,7 +263,7 @@ func TestWatchPartitionReportsAPartitionItCannotFetchAndRecovers(t *testing.T) {
 	}
 	// Until the subscription reads the new partition, a message published
 	// to it takes an offset the subscription already read.
-	eventually(t, "Err is nil once the new partition is read", errNil(m))
+	testwait.For(t, waitLimit, "Err is nil once the new partition is read", errNil(m))
 	after := numberedInOrder("after", 3)
 	// A new client: kgo keeps the id of the deleted topic.
 	produceTo(t, kgoProducer(t, b.addrs()), "doomed", 0, after...)

@@ -2,10 +2,12 @@ package etcdtest_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 func TestStartServesInProcess(t *testing.T) {
@@ -63,19 +65,12 @@ func TestClusterServesWithOneMemberKilled(t *testing.T) {
 	// If member 0 led the cluster, requests fail until a new leader is
 	// elected (about one election timeout); etcd reports that as an error
 	// rather than waiting, so retry for a while.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testwait.For(t, 15*time.Second, "Put(/b) with member 0 killed", func() (bool, string) {
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
 		_, err := cli.Put(ctx, "/b", "2")
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Put(/b) with member 0 killed: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil, fmt.Sprint(err)
+	})
 	if got := etcdtest.Get(t, cli, "/a"); got != "1" {
 		t.Errorf("Get(/a) with member 0 down = %q, want 1", got)
 	}

@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/supervisor"
 	"github.com/plinth-go/plinth/health/probe"
+	"github.com/plinth-go/plinth/infra/rest"
 )
 
 // Panels is the answer of GET /ui/api/panels: the agent, and which panels
@@ -94,11 +94,6 @@ func (p *Plugin) buildOf(info *AgentInfo) {
 	}
 }
 
-// errorBody is the JSON body of every error response.
-type errorBody struct {
-	Error string `json:"error"`
-}
-
 func (p *Plugin) servePanels(w http.ResponseWriter, _ *http.Request) {
 	info := AgentInfo{Plugins: []string{}, StartTime: p.started.Unix()}
 	if a := p.Agent; a != nil {
@@ -138,7 +133,7 @@ func (p *Plugin) servePanels(w http.ResponseWriter, _ *http.Request) {
 	if p.hasPlugin(KafkaTrafficPlugin) {
 		panels.KafkaTraffic = KafkaTrafficPath
 	}
-	writeJSON(w, http.StatusOK, panels)
+	rest.WriteJSON(w, http.StatusOK, panels)
 }
 
 // programActions returns Panels.ProgramActions. The supervisor's own
@@ -187,11 +182,11 @@ func (p *Plugin) serveProgramAction(w http.ResponseWriter, r *http.Request) {
 	switch action {
 	case ActionStart, ActionStop, ActionRestart:
 	default:
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("unknown action %q: want start, stop or restart", action)})
+		rest.WriteError(w, http.StatusBadRequest, fmt.Sprintf("unknown action %q: want start, stop or restart", action))
 		return
 	}
 	if _, ok := p.Supervisor.Program(name); !ok {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("unknown program %q (GET %s lists them)", name, supervisor.ProgramsPath)})
+		rest.WriteError(w, http.StatusNotFound, fmt.Sprintf("unknown program %q (GET %s lists them)", name, supervisor.ProgramsPath))
 		return
 	}
 	if err := p.controlProgram(name, action); err != nil {
@@ -203,12 +198,12 @@ func (p *Plugin) serveProgramAction(w http.ResponseWriter, r *http.Request) {
 			errors.Is(err, processmanager.ErrAttached):
 			status = http.StatusConflict
 		}
-		writeJSON(w, status, errorBody{Error: err.Error()})
+		rest.WriteError(w, status, err.Error())
 		return
 	}
 	p.Log.Infof("program %s: %s from the dashboard", name, action)
 	st, _ := p.Supervisor.Program(name)
-	writeJSON(w, http.StatusOK, st)
+	rest.WriteJSON(w, http.StatusOK, st)
 }
 
 func (p *Plugin) controlProgram(name, action string) error {
@@ -236,17 +231,4 @@ func (p *Plugin) controlProgram(name, action string) error {
 		return err
 	}
 	return proc.Restart()
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		body, _ = json.Marshal(errorBody{Error: err.Error()})
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
 }

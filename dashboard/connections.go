@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/plinth-go/plinth/health/statuscheck/model"
+	"github.com/plinth-go/plinth/infra/rest"
 )
 
 // Paths of the connection panels.
@@ -80,7 +81,7 @@ func (p *Plugin) storeConnection() (etcdConnection, bool) {
 func (p *Plugin) serveEtcd(w http.ResponseWriter, _ *http.Request) {
 	c, ok := p.storeConnection()
 	if !ok {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "no etcd: the agent's key-value store is not the etcd plugin"})
+		rest.WriteError(w, http.StatusNotFound, "no etcd: the agent's key-value store is not the etcd plugin")
 		return
 	}
 	out := Connection{Name: nameOf(p.KV, "etcd"), Disabled: p.KV.Disabled()}
@@ -88,13 +89,13 @@ func (p *Plugin) serveEtcd(w http.ResponseWriter, _ *http.Request) {
 		out.Endpoints, out.Connected = c.Endpoints(), c.Connected()
 	}
 	p.addStatus(&out)
-	writeJSON(w, http.StatusOK, out)
+	rest.WriteJSON(w, http.StatusOK, out)
 }
 
 // serveKafka answers GET /ui/api/kafka.
 func (p *Plugin) serveKafka(w http.ResponseWriter, _ *http.Request) {
 	if p.Kafka == nil {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "no Kafka: add kafka.NewPlugin() to the agent"})
+		rest.WriteError(w, http.StatusNotFound, "no Kafka: add kafka.NewPlugin() to the agent")
 		return
 	}
 	out := Connection{Name: p.Kafka.String(), Disabled: p.Kafka.Disabled()}
@@ -108,7 +109,7 @@ func (p *Plugin) serveKafka(w http.ResponseWriter, _ *http.Request) {
 		out.Group, out.Assignment = m.GroupID(), m.Assignment()
 	}
 	p.addStatus(&out)
-	writeJSON(w, http.StatusOK, out)
+	rest.WriteJSON(w, http.StatusOK, out)
 }
 
 // addStatus fills the fields of c that come from the status check.

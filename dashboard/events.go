@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/plinth-go/plinth/infra/rest"
 )
 
 // eventWriteTimeout bounds the write of one event or heartbeat: a client that
@@ -19,7 +21,7 @@ func (p *Plugin) serveEvents(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "dashboard: closing"})
+		rest.WriteError(w, http.StatusServiceUnavailable, "dashboard: closing")
 		return
 	}
 	p.streams.Add(1)

@@ -15,6 +15,7 @@ import (
 	"github.com/plinth-go/plinth/health/statuscheck/model"
 	"github.com/plinth-go/plinth/infra/config"
 	"github.com/plinth-go/plinth/infra/kvdb"
+	"github.com/plinth-go/plinth/infra/rest"
 )
 
 // Paths of the fleet page, served when Config.Fleet is set.
@@ -299,7 +300,7 @@ func (p *Plugin) serveFleetPage(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := fs.ReadFile(assets, "assets/fleet.html")
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: err.Error()})
+		rest.WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	setAssetHeaders(w)
@@ -316,10 +317,10 @@ func (p *Plugin) serveFleetPage(w http.ResponseWriter, r *http.Request) {
 func (p *Plugin) serveFleet(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p.fleet == nil:
-		writeJSON(w, http.StatusNotFound, errorBody{Error: p.fleetOff()})
+		rest.WriteError(w, http.StatusNotFound, p.fleetOff())
 		return
 	case p.fleet.unavailable != "":
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: p.fleet.unavailable})
+		rest.WriteError(w, http.StatusServiceUnavailable, p.fleet.unavailable)
 		return
 	}
 	body, gen := p.fleet.render()
@@ -333,7 +334,7 @@ func (p *Plugin) serveFleet(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", rest.ContentTypeJSON)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/plinth-go/plinth/health/statuscheck/model"
 	"github.com/plinth-go/plinth/infra/kvdb"
+	"github.com/plinth-go/plinth/infra/rest"
 )
 
 // statusPrefix is where the status check publishes, below the agent prefix.
@@ -45,10 +46,10 @@ type StatusKey struct {
 // never wait on the store.
 func (p *Plugin) serveStatusKeys(w http.ResponseWriter, _ *http.Request) {
 	if p.keys == nil {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "no status keys: the agent has no key-value store or no service label"})
+		rest.WriteError(w, http.StatusNotFound, "no status keys: the agent has no key-value store or no service label")
 		return
 	}
-	writeJSON(w, http.StatusOK, p.keys.get())
+	rest.WriteJSON(w, http.StatusOK, p.keys.get())
 }
 
 // keyCache keeps the status keys as the watch delivers them.

@@ -202,19 +202,19 @@ func (p *Plugin) Init() error {
 	p.HTTP.RegisterHTTPHandler("/ui", http.RedirectHandler(UIPath, http.StatusMovedPermanently), http.MethodGet, http.MethodHead)
 	p.HTTP.RegisterHTTPHandler(UIPath, assetHeaders(files), http.MethodGet, http.MethodHead)
 	// Before /ui/{file}, which would serve the page's file while it is off.
-	p.HTTP.RegisterHTTPHandler(FleetPath, http.HandlerFunc(p.serveFleetPage), http.MethodGet, http.MethodHead)
-	p.HTTP.RegisterHTTPHandler(FleetPath+".html", http.HandlerFunc(p.serveFleetPage), http.MethodGet, http.MethodHead)
+	p.HTTP.RegisterHTTPHandler(FleetPath, noStore(p.serveFleetPage), http.MethodGet, http.MethodHead)
+	p.HTTP.RegisterHTTPHandler(FleetPath+".html", noStore(p.serveFleetPage), http.MethodGet, http.MethodHead)
 	p.HTTP.RegisterHTTPHandler("/ui/{file}", assetHeaders(files), http.MethodGet, http.MethodHead)
-	p.HTTP.RegisterHTTPHandler(PanelsPath, http.HandlerFunc(p.servePanels), http.MethodGet)
-	p.HTTP.RegisterHTTPHandler(StatusKeysPath, http.HandlerFunc(p.serveStatusKeys), http.MethodGet)
-	p.HTTP.RegisterHTTPHandler(FleetAPIPath, http.HandlerFunc(p.serveFleet), http.MethodGet, http.MethodHead)
-	p.HTTP.RegisterHTTPHandler(EtcdPath, http.HandlerFunc(p.serveEtcd), http.MethodGet)
-	p.HTTP.RegisterHTTPHandler(KafkaPath, http.HandlerFunc(p.serveKafka), http.MethodGet)
+	p.HTTP.RegisterHTTPHandler(PanelsPath, noStore(p.servePanels), http.MethodGet)
+	p.HTTP.RegisterHTTPHandler(StatusKeysPath, noStore(p.serveStatusKeys), http.MethodGet)
+	p.HTTP.RegisterHTTPHandler(FleetAPIPath, noStore(p.serveFleet), http.MethodGet, http.MethodHead)
+	p.HTTP.RegisterHTTPHandler(EtcdPath, noStore(p.serveEtcd), http.MethodGet)
+	p.HTTP.RegisterHTTPHandler(KafkaPath, noStore(p.serveKafka), http.MethodGet)
 	if p.Supervisor != nil {
-		p.HTTP.RegisterHTTPHandler(ProgramPath, http.HandlerFunc(p.serveProgramAction), http.MethodPost)
+		p.HTTP.RegisterHTTPHandler(ProgramPath, noStore(p.serveProgramAction), http.MethodPost)
 	}
 	if p.Status != nil {
-		p.HTTP.RegisterHTTPHandler(EventsPath, http.HandlerFunc(p.serveEvents), http.MethodGet)
+		p.HTTP.RegisterHTTPHandler(EventsPath, noStore(p.serveEvents), http.MethodGet)
 	}
 	return nil
 }
@@ -305,6 +305,17 @@ func setAssetHeaders(w http.ResponseWriter) {
 	// The files have no modification time (embed), so revalidate: a new
 	// binary must not be shown the old page.
 	w.Header().Set("Cache-Control", "no-cache")
+}
+
+// noStore serves h with Cache-Control: no-store. The API answers live
+// state, which neither the browser nor a proxy may keep; a handler may set
+// another policy (the fleet's ETag revalidation, the page's no-cache) before
+// it writes.
+func noStore(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		h(w, r)
+	})
 }
 
 // assetHeaders serves h with the headers of the page's files.

@@ -13,6 +13,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/plinth-go/plinth/health/statuscheck/model"
+	"github.com/plinth-go/plinth/internal/backoff"
 	"github.com/plinth-go/plinth/servicelabel"
 )
 
@@ -327,7 +328,7 @@ func (g *globalOptions) watchFleet(ctx context.Context, c *etcdClient, f *fleet,
 		sortFleet(rows)
 		return fleetVerdict(rows, g.endpoints)
 	}
-	wait := minFleetResync
+	wait := backoff.Backoff{Min: minFleetResync, Max: maxFleetResync}
 	for {
 		progressed, err := g.followFleet(ctx, c, f, rev, shown)
 		if ctx.Err() != nil {
@@ -341,16 +342,9 @@ func (g *globalOptions) watchFleet(ctx context.Context, c *etcdClient, f *fleet,
 		// fleet again, report what changed meanwhile, and go on from
 		// there.
 		if progressed {
-			wait = minFleetResync
-		} else {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return verdict()
-			case <-t.C:
-			}
-			wait = min(2*wait, maxFleetResync)
+			wait.Reset()
+		} else if !wait.Sleep(ctx.Done()) {
+			return verdict()
 		}
 		fresh := g.newFleet()
 		if rev, err = fresh.load(ctx, c); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -140,8 +139,7 @@ func (h hint) String() string {
 }
 
 func (d *demo) serveInfo(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	rest.WriteJSON(w, http.StatusOK, map[string]any{
 		"label":          d.Label.GetAgentLabel(),
 		"prefix":         d.Label.GetAgentPrefix(),
 		"http":           d.HTTP.GetPort(),

@@ -157,8 +157,7 @@ func (p *routes) reportState(ok bool, err error) {
 //	503 {"error":"…"} when etcd is disabled: nothing is cached
 func (p *routes) serveRoutes(w http.ResponseWriter, r *http.Request) {
 	if p.cache == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{
-			"error": fmt.Sprintf("%s: etcd is disabled: no routes cached", p)})
+		rest.WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("%s: etcd is disabled: no routes cached", p))
 		return
 	}
 	st := p.cache.Stats()
@@ -179,7 +178,7 @@ func (p *routes) serveRoutes(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, list)
+	rest.WriteJSON(w, http.StatusOK, list)
 }
 
 // Close stops the cache, then the watches of the map.
@@ -192,10 +191,4 @@ func (p *routes) Close() error {
 		err = errors.Join(err, p.m.Close())
 	}
 	return err
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

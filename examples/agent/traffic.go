@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -325,9 +324,7 @@ func (p *trafficPlugin) serveStop(w http.ResponseWriter, r *http.Request) {
 
 // reply writes the counters as JSON.
 func (p *trafficPlugin) reply(w http.ResponseWriter, code int) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(p.status())
+	rest.WriteJSON(w, code, p.status())
 }
 
 // Close stops publishing, waits (up to trafficCloseWait) for the results of

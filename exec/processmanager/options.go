@@ -55,7 +55,7 @@ type options struct {
 	restartPolicy RestartPolicy
 	user          *credential // nil: the agent's user
 	umask         int         // -1: the agent's umask
-	backoff       backoff
+	backoff       restartBackoff
 	statusCheck   bool
 	statusName    string
 	managedBy     string
@@ -65,7 +65,7 @@ type options struct {
 	startOnly []string
 }
 
-type backoff struct {
+type restartBackoff struct {
 	initial, max, reset time.Duration
 }
 
@@ -76,7 +76,7 @@ func defaultOptions() options {
 		stopAsGroup: true,
 		killAsGroup: true,
 		umask:       -1,
-		backoff:     backoff{DefaultBackoffInitial, DefaultBackoffMax, DefaultBackoffReset},
+		backoff:     restartBackoff{DefaultBackoffInitial, DefaultBackoffMax, DefaultBackoffReset},
 	}
 }
 
@@ -300,7 +300,7 @@ func WithBackoff(initial, max, reset time.Duration) Option {
 			return fmt.Errorf("%w: WithBackoff(%v, %v, %v): want 0 <= initial <= max and reset >= 0",
 				ErrInvalidOption, initial, max, reset)
 		}
-		o.backoff = backoff{initial, max, reset}
+		o.backoff = restartBackoff{initial, max, reset}
 		o.startOption("WithBackoff")
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/plinth-go/plinth/exec/processmanager/status"
 	"github.com/plinth-go/plinth/health/statuscheck"
+	"github.com/plinth-go/plinth/internal/backoff"
 )
 
 // Process is a process of the manager: a command it starts, restarts and
@@ -32,12 +33,12 @@ type Process struct {
 
 	mu          sync.Mutex // guards the fields below
 	state       status.State
-	run         *run          // the current or last run; nil before the first start
-	loop        chan struct{} // closed when the supervision loop ends; nil when none runs
-	wake        chan struct{} // cap 1: ends the restart backoff of the loop
-	autoRestart bool          // automatic restarts are on: Start turns them on, Stop and Kill off
-	restarts    int           // automatic restarts since the last Start
-	streak      int           // consecutive short runs, the exponent of the backoff
+	run         *run            // the current or last run; nil before the first start
+	loop        chan struct{}   // closed when the supervision loop ends; nil when none runs
+	wake        chan struct{}   // cap 1: ends the restart backoff of the loop
+	autoRestart bool            // automatic restarts are on: Start turns them on, Stop and Kill off
+	restarts    int             // automatic restarts since the last Start
+	delays      backoff.Backoff // restart delays: reset by Start and by a run of the reset length
 	lastExit    *ExitStatus
 	lastErr     error
 	affinityErr error    // why the current or last run is not bound as CPUAffinity asks
@@ -188,7 +189,8 @@ func (p *Process) Start() error {
 		return fmt.Errorf("process-manager: start %s: %w", p.name, ErrClosed)
 	}
 	p.autoRestart = true
-	p.restarts, p.streak = 0, 0
+	p.restarts = 0
+	p.delays = backoff.Backoff{Min: p.opts.backoff.initial, Max: p.opts.backoff.max}
 	r, err := p.spawnLocked()
 	if err != nil {
 		p.autoRestart = false

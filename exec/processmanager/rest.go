@@ -1,7 +1,6 @@
 package processmanager
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -27,21 +26,15 @@ func (p *Plugin) serveList(w http.ResponseWriter, _ *http.Request) {
 	for _, proc := range procs {
 		infos = append(infos, proc.Info())
 	}
-	writeJSON(w, http.StatusOK, infos)
+	rest.WriteJSON(w, http.StatusOK, infos)
 }
 
 func (p *Plugin) serveProcess(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
 	proc := p.GetProcessByName(name)
 	if proc == nil {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "process " + name + " not found"})
+		rest.WriteError(w, http.StatusNotFound, "process "+name+" not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, proc.Info())
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	rest.WriteJSON(w, http.StatusOK, proc.Info())
 }

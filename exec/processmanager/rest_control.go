@@ -47,19 +47,19 @@ func (p *Plugin) control(op func(*Process) error) http.Handler {
 		name := mux.Vars(r)["name"]
 		proc := p.GetProcessByName(name)
 		if proc == nil {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "process " + name + " not found"})
+			rest.WriteError(w, http.StatusNotFound, "process "+name+" not found")
 			return
 		}
 		if owner := proc.opts.managedBy; owner != "" {
 			err := fmt.Errorf("process %s: %w: %s", name, ErrManaged, owner)
-			writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+			rest.WriteError(w, http.StatusConflict, err.Error())
 			return
 		}
 		if err := op(proc); err != nil {
-			writeJSON(w, controlStatus(err), map[string]string{"error": err.Error()})
+			rest.WriteError(w, controlStatus(err), err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, proc.Info())
+		rest.WriteJSON(w, http.StatusOK, proc.Info())
 	})
 }
 

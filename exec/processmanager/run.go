@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/plinth-go/plinth/exec/processmanager/status"
+	"github.com/plinth-go/plinth/internal/backoff"
 )
 
 // outputDrainTimeout bounds how long deleting a process or closing the
@@ -99,7 +100,7 @@ func (p *Process) supervise(r *run, loop chan struct{}) {
 		}
 		delay, again := p.recordExit(r)
 		for {
-			if !again || !p.backoff(delay) {
+			if !again || !p.waitRestart(delay) {
 				return
 			}
 			var err error
@@ -168,7 +169,7 @@ func (p *Process) recordExit(r *run) (delay time.Duration, restart bool) {
 	p.lastExit = &es
 	p.m.Log.Debugf("%s (pid %d) exited: %s after %v", p.name, r.pid, es, es.RunTime)
 	if es.RunTime >= p.opts.backoff.reset {
-		p.streak = 0
+		p.delays.Reset()
 	}
 	delay, restart, reason := p.nextRestartLocked(&es, nil)
 	p.setStateLocked(status.Terminated, Notification{Exit: &es, Restarting: restart, RestartIn: delay, Reason: reason})
@@ -189,18 +190,16 @@ func (p *Process) recordFailedRestart(err error) (time.Duration, bool) {
 
 // nextRestartLocked says whether the process restarts automatically after
 // a run ended (exit) or an automatic restart failed (err), after which
-// delay (initial << streak, capped), and why, as the RestartPolicy says.
+// delay (the next of p.delays), and why, as the RestartPolicy says.
 func (p *Process) nextRestartLocked(exit *ExitStatus, err error) (time.Duration, bool, string) {
 	if !p.autoRestart || p.removed || p.m.closing.Load() {
 		p.autoRestart = false
 		return 0, false, ""
 	}
-	b := p.opts.backoff
-	delay := b.initial
-	for i := 0; i < p.streak && delay < b.max; i++ {
-		delay *= 2
-	}
-	delay = min(delay, b.max)
+	// Taking the delay advances the schedule even when no restart follows:
+	// restarts are then off, and only Start turns them on again, with a
+	// schedule that starts over.
+	delay := p.delays.Next()
 	limit := p.opts.restarts
 	restart, reason := limit < 0 || p.restarts < int(limit), ""
 	if f := p.opts.restartPolicy; f != nil {
@@ -211,25 +210,16 @@ func (p *Process) nextRestartLocked(exit *ExitStatus, err error) (time.Duration,
 		p.autoRestart = false
 		return 0, false, reason
 	}
-	p.streak++
 	return delay, true, reason
 }
 
-// backoff waits d and reports whether the restart is still wanted.
-func (p *Process) backoff(d time.Duration) bool {
+// waitRestart waits d and reports whether the restart is still wanted:
+// Stop, Kill or Delete end the wait through p.wake.
+func (p *Process) waitRestart(d time.Duration) bool {
 	p.mu.Lock()
 	wake := p.wake
 	p.mu.Unlock()
-	if d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-wake:
-			return false
-		}
-	}
-	return true
+	return d <= 0 || backoff.Sleep(wake, d)
 }
 
 // restartRun starts the process again unless restarts were turned off
@@ -438,14 +428,13 @@ func (p *Process) writeOutput(w io.Writer, b []byte, stream string, tr *writerTr
 	p.outputDropped.Add(dropped)
 	now := time.Now()
 	if !tr.failing {
-		*tr = writerTrouble{failing: true, nextLog: now, every: time.Second}
+		*tr = writerTrouble{failing: true, nextLog: now, every: backoff.Backoff{Min: time.Second, Max: time.Minute}}
 	}
 	tr.dropped += dropped
 	if !now.Before(tr.nextLog) {
 		p.m.Log.Warnf("%s: %s writer: %v: dropping what it refuses (%d bytes so far) and offering it the output that follows",
 			p.name, stream, err, tr.dropped)
-		tr.nextLog = now.Add(tr.every)
-		tr.every = min(2*tr.every, time.Minute)
+		tr.nextLog = now.Add(tr.every.Next())
 	}
 }
 
@@ -457,7 +446,7 @@ type writerTrouble struct {
 	failing bool
 	dropped uint64 // bytes dropped during the run
 	nextLog time.Time
-	every   time.Duration
+	every   backoff.Backoff // the intervals between two warnings
 }
 
 // close closes the write ends, lets the copying goroutines read what is

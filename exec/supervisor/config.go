@@ -13,13 +13,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/infra/config"
+	"github.com/plinth-go/plinth/infra/kvdb"
 )
 
 // Defaults of the program and hook settings.
@@ -606,7 +605,7 @@ func checkProgram(ck *checker, key string, p *Program) {
 			p.Name = base
 		}
 	}
-	if p.Name != "" && !validName(p.Name) {
+	if p.Name != "" && kvdb.SegmentProblem(p.Name) != "" {
 		ck.problem(false, key+".name", "program name %q: must not contain \"/\", white space or control characters", p.Name)
 	}
 	if p.Restarts < -1 {
@@ -822,19 +821,6 @@ func ParseSignal(s string) (syscall.Signal, error) {
 		return sig, nil
 	}
 	return 0, fmt.Errorf("unknown signal %q", s)
-}
-
-// validName reports whether name can be a status name and a URL segment.
-func validName(name string) bool {
-	if name == "." || name == ".." || !utf8.ValidString(name) {
-		return false
-	}
-	for _, r := range name {
-		if r == '/' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -11,6 +11,7 @@ import (
 	"github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/processmanager/status"
 	"github.com/plinth-go/plinth/health/statuscheck"
+	"github.com/plinth-go/plinth/internal/backoff"
 )
 
 // maxQueuedEvents bounds the events of one program waiting for its hooks:
@@ -171,17 +172,21 @@ func (pr *program) start() error {
 	if pr.conf.StartRetries > 0 && !pr.stopping && !pr.held {
 		pr.failedStarts++
 		if pr.failedStarts <= pr.conf.StartRetries {
+			// The delay follows the count, which the restart policy
+			// (decide) advances too: the failedStarts-th of the schedule.
 			initial, limit, _ := pr.backoff()
-			delay := initial
-			for i := 1; i < pr.failedStarts && delay < limit; i++ {
-				delay *= 2
+			delays := backoff.Backoff{Min: initial, Max: limit}
+			var delay time.Duration
+			for range pr.failedStarts {
+				if delay = delays.Next(); delay == limit {
+					break
+				}
 			}
-			delay = min(delay, limit)
 			pr.state = ProgramStateBackoff
 			evs[0].Restarting, evs[0].RestartIn = true, delay
-			backoff := pr.event(EventTypeBackoff, string(ProgramStateBackoff), 0)
-			backoff.Err, backoff.Restarting, backoff.RestartIn = err, true, delay
-			evs = append(evs, backoff)
+			waiting := pr.event(EventTypeBackoff, string(ProgramStateBackoff), 0)
+			waiting.Err, waiting.Restarting, waiting.RestartIn = err, true, delay
+			evs = append(evs, waiting)
 			pr.retry = pr.p.afterFunc(delay, pr.retryStart)
 		} else {
 			pr.state = ProgramStateFatal

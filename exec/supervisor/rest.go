@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -71,19 +70,18 @@ func (p *Plugin) serveReload(w http.ResponseWriter, _ *http.Request) {
 		if errors.Is(err, ErrStateConflict) {
 			status = http.StatusConflict
 		}
-		writeJSON(w, status, map[string]string{"error": err.Error()})
+		rest.WriteError(w, status, err.Error())
 		return
 	}
 	p.Log.Infof("conf reloaded over REST")
-	writeJSON(w, http.StatusOK, res)
+	rest.WriteJSON(w, http.StatusOK, res)
 }
 
 func (p *Plugin) serveLog(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
 	prog := p.program(name)
 	if prog == nil {
-		writeJSON(w, http.StatusNotFound, map[string]string{
-			"error": fmt.Sprintf("supervisor: %s %q (GET %s lists them)", ErrUnknownProgram, name, ProgramsPath)})
+		rest.WriteError(w, http.StatusNotFound, fmt.Sprintf("supervisor: %s %q (GET %s lists them)", ErrUnknownProgram, name, ProgramsPath))
 		return
 	}
 	q := r.URL.Query()
@@ -91,8 +89,7 @@ func (p *Plugin) serveLog(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("tail"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			writeJSON(w, http.StatusBadRequest, map[string]string{
-				"error": fmt.Sprintf("supervisor: tail=%q: want a number of lines from 0 to %d", v, MaxLogTail)})
+			rest.WriteError(w, http.StatusBadRequest, fmt.Sprintf("supervisor: tail=%q: want a number of lines from 0 to %d", v, MaxLogTail))
 			return
 		}
 		tail = min(n, MaxLogTail)
@@ -102,8 +99,7 @@ func (p *Plugin) serveLog(w http.ResponseWriter, r *http.Request) {
 	case "", "stdout":
 		path = prog.conf.LogfilePath
 		if path == "" {
-			writeJSON(w, http.StatusNotFound, map[string]string{
-				"error": fmt.Sprintf("supervisor: program %s has no log file: its output goes to the agent's standard output (set logfile-path)", name)})
+			rest.WriteError(w, http.StatusNotFound, fmt.Sprintf("supervisor: program %s has no log file: its output goes to the agent's standard output (set logfile-path)", name))
 			return
 		}
 	case "stderr":
@@ -113,12 +109,11 @@ func (p *Plugin) serveLog(w http.ResponseWriter, r *http.Request) {
 			if prog.conf.LogfilePath != "" {
 				msg = fmt.Sprintf("supervisor: program %s has no stderr log file: its standard error goes to its logfile-path with the standard output (use stream=stdout, or set stderr-logfile-path)", name)
 			}
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": msg})
+			rest.WriteError(w, http.StatusNotFound, msg)
 			return
 		}
 	default:
-		writeJSON(w, http.StatusBadRequest, map[string]string{
-			"error": fmt.Sprintf("supervisor: stream=%q: want stdout or stderr", stream)})
+		rest.WriteError(w, http.StatusBadRequest, fmt.Sprintf("supervisor: stream=%q: want stdout or stderr", stream))
 		return
 	}
 	switch v := q.Get("follow"); v {
@@ -127,13 +122,12 @@ func (p *Plugin) serveLog(w http.ResponseWriter, r *http.Request) {
 		p.followLog(w, r, path, tail)
 		return
 	default:
-		writeJSON(w, http.StatusBadRequest, map[string]string{
-			"error": fmt.Sprintf("supervisor: follow=%q: want 1 or 0", v)})
+		rest.WriteError(w, http.StatusBadRequest, fmt.Sprintf("supervisor: follow=%q: want 1 or 0", v))
 		return
 	}
 	lines, err := tailLines(path, tail)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": fmt.Sprintf("supervisor: log of %s: %v", name, err)})
+		rest.WriteError(w, http.StatusInternalServerError, fmt.Sprintf("supervisor: log of %s: %v", name, err))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -153,7 +147,7 @@ func (p *Plugin) followLog(w http.ResponseWriter, r *http.Request, path string, 
 	p.followMu.Lock()
 	if p.followClosed {
 		p.followMu.Unlock()
-		writeJSON(w, http.StatusConflict, map[string]string{"error": "supervisor: the agent is stopping"})
+		rest.WriteError(w, http.StatusConflict, "supervisor: the agent is stopping")
 		return
 	}
 	p.followers.Add(1)
@@ -192,7 +186,7 @@ func (p *Plugin) followLog(w http.ResponseWriter, r *http.Request, path string, 
 }
 
 func (p *Plugin) servePrograms(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, p.Programs())
+	rest.WriteJSON(w, http.StatusOK, p.Programs())
 }
 
 func (p *Plugin) serveProgramAction(w http.ResponseWriter, r *http.Request) {
@@ -207,8 +201,7 @@ func (p *Plugin) serveProgramAction(w http.ResponseWriter, r *http.Request) {
 	case "restart":
 		do = p.RestartProgram
 	default:
-		writeJSON(w, http.StatusBadRequest, map[string]string{
-			"error": fmt.Sprintf("supervisor: unknown action %q: want start, stop or restart", action)})
+		rest.WriteError(w, http.StatusBadRequest, fmt.Sprintf("supervisor: unknown action %q: want start, stop or restart", action))
 		return
 	}
 	if err := do(name); err != nil {
@@ -219,16 +212,10 @@ func (p *Plugin) serveProgramAction(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, ErrStateConflict):
 			status = http.StatusConflict
 		}
-		writeJSON(w, status, map[string]string{"error": err.Error()})
+		rest.WriteError(w, status, err.Error())
 		return
 	}
 	p.Log.Infof("%s: %s over REST", name, action)
 	st, _ := p.Program(name)
-	writeJSON(w, http.StatusOK, st)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	rest.WriteJSON(w, http.StatusOK, st)
 }

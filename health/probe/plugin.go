@@ -231,7 +231,7 @@ func (p *Plugin) serve(w http.ResponseWriter, r *http.Request, check string) {
 		_, _ = w.Write(p.verbose(c.snap, check, ok))
 		return
 	}
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", rest.ContentTypeJSON)
 	w.WriteHeader(code)
 	_, _ = w.Write(c.body)
 }

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
@@ -243,7 +242,7 @@ func (p *Plugin) Init() error {
 }
 
 func storeName(kv kvdb.Store) string {
-	if s, ok := kv.(fmt.Stringer); ok && validName(s.String()) {
+	if s, ok := kv.(fmt.Stringer); ok && kvdb.SegmentProblem(s.String()) == "" {
 		return s.String()
 	}
 	return "kvdb"
@@ -326,7 +325,7 @@ func (p *Plugin) RegisterDependency(pluginName string, probe PluginStateProbe) e
 }
 
 func (p *Plugin) register(pluginName string, probe PluginStateProbe, dependency bool) error {
-	if !validName(pluginName) {
+	if kvdb.SegmentProblem(pluginName) != "" {
 		return fmt.Errorf("statuscheck: register %q: %w", pluginName, ErrInvalidName)
 	}
 	p.mu.Lock()
@@ -379,7 +378,7 @@ func (p *Plugin) ReportStateChange(pluginName string, state PluginState, lastErr
 	e, ok := p.plugins[pluginName]
 	switch {
 	case !ok:
-		if !validName(pluginName) {
+		if kvdb.SegmentProblem(pluginName) != "" {
 			return fmt.Errorf("statuscheck: report %q: %w", pluginName, ErrInvalidName)
 		}
 		p.addLocked(pluginName, nil, state, errorText(lastError))
@@ -496,19 +495,6 @@ func (p *Plugin) kick() {
 	case p.trigger <- struct{}{}:
 	default:
 	}
-}
-
-// validName reports whether name can be the last segment of a status key.
-func validName(name string) bool {
-	if name == "" || name == "." || name == ".." || !utf8.ValidString(name) {
-		return false
-	}
-	for _, r := range name {
-		if r == '/' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // Snapshot implements StatusReader.

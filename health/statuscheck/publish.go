@@ -8,6 +8,7 @@ import (
 
 	"github.com/plinth-go/plinth/health/statuscheck/model"
 	"github.com/plinth-go/plinth/infra/kvdb"
+	"github.com/plinth-go/plinth/internal/backoff"
 )
 
 // Bounds of the wait between two attempts to publish while the store fails.
@@ -30,7 +31,7 @@ func (p *Plugin) publishLoop(b kvdb.BytesBroker) {
 	}
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
-	wait, failing := minRetry, false
+	wait, failing := backoff.Backoff{Min: minRetry, Max: maxRetry}, false
 	for {
 		select {
 		case <-p.ctx.Done():
@@ -51,14 +52,14 @@ func (p *Plugin) publishLoop(b kvdb.BytesBroker) {
 			// What reached the store is unknown: read it before the next
 			// attempt rather than write twice.
 			p.resync.Store(true)
-			retry.Reset(wait)
-			wait = min(2*wait, maxRetry)
+			retry.Reset(wait.Next())
 			continue
 		}
 		if failing {
 			p.Log.Info("status published again")
 		}
-		failing, wait = false, minRetry
+		failing = false
+		wait.Reset()
 		retry.Stop()
 	}
 }

@@ -1,7 +1,6 @@
 package logmanager
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -25,11 +24,6 @@ const (
 // plugin names with a few dotted parts.
 const maxLoggerName = 256
 
-// errorBody is the JSON body of every error response.
-type errorBody struct {
-	Error string `json:"error"`
-}
-
 func (p *Plugin) registerHandlers(h rest.HTTPHandlers) {
 	h.RegisterHTTPHandler(ListPath, http.HandlerFunc(p.serveList), http.MethodGet)
 	// POST is what the seed documents; PUT is what cn-infra served and what
@@ -40,7 +34,7 @@ func (p *Plugin) registerHandlers(h rest.HTTPHandlers) {
 // serveList answers GET /log/list with every logger and its effective
 // level, sorted by name.
 func (p *Plugin) serveList(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, p.Registry.List())
+	rest.WriteJSON(w, http.StatusOK, p.Registry.List())
 }
 
 // serveSetLevel answers POST (or PUT) /log/{logger}/{level}: 200 with the
@@ -50,7 +44,7 @@ func (p *Plugin) serveSetLevel(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	name, level, err := parseSetLevel(vars["logger"], vars["level"])
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+		rest.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if err := p.Registry.SetLevel(name, level); err != nil {
@@ -59,12 +53,12 @@ func (p *Plugin) serveSetLevel(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusNotFound
 			err = fmt.Errorf("unknown logger %q (GET %s lists them)", name, ListPath)
 		}
-		writeJSON(w, status, errorBody{Error: err.Error()})
+		rest.WriteError(w, status, err.Error())
 		return
 	}
 	log, _ := p.Registry.Lookup(name)
 	p.Log.Infof("level of logger %s set to %s over REST", name, level)
-	writeJSON(w, http.StatusOK, logging.LoggerLevel{Logger: name, Level: log.Level()})
+	rest.WriteJSON(w, http.StatusOK, logging.LoggerLevel{Logger: name, Level: log.Level()})
 }
 
 // parseSetLevel checks the variables of SetLevelPath. The level is checked
@@ -94,16 +88,4 @@ func checkLoggerName(name string) error {
 		return fmt.Errorf("logger name %q contains white space or control characters", name)
 	}
 	return nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		body, _ = json.Marshal(errorBody{Error: err.Error()})
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
 }

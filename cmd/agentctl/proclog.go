@@ -202,6 +202,10 @@ func logError(ctx context.Context, c *agentClient, name, stream, path string, re
 			if !slices.ContainsFunc(programs, func(p programJSON) bool { return p.Name == name }) {
 				return fmt.Errorf("unknown program %q (agentctl process list shows the programs)", name)
 			}
+			// The supervisor's message may say what to set already.
+			if strings.Contains(msg, "set logfile-path") {
+				return fmt.Errorf("program %q has no %s log: %s", name, stream, msg)
+			}
 			return fmt.Errorf("program %q has no %s log: %s (set its logfile-path in supervisor.conf)", name, stream, msg)
 		}
 		return fmt.Errorf("no %s log of program %q: %s", stream, name, msg)

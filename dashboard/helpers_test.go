@@ -16,6 +16,7 @@ import (
 	"github.com/plinth-go/plinth/health/statuscheck"
 	"github.com/plinth-go/plinth/infra"
 	"github.com/plinth-go/plinth/infra/rest"
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 // waitBound bounds every wait for something that should happen soon; it
@@ -241,11 +242,5 @@ func pluginState(st map[string]any, name string) (state float64, errText string,
 // eventually polls cond until it holds or waitBound passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitBound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", waitBound, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(t, waitBound, what, func() (bool, string) { return cond(), "" })
 }

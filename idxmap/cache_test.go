@@ -22,6 +22,7 @@ import (
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
 	"github.com/plinth-go/plinth/internal/freeport"
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 type iface struct {
@@ -315,17 +316,12 @@ func rawClient(t testing.TB, endpoints ...string) *clientv3.Client {
 // that says "the map now equals the store".
 func waitFor(ctx context.Context, t testing.TB, what string, cond func() error) {
 	t.Helper()
-	for {
-		err := cond()
-		if err == nil {
-			return
+	testwait.Until(ctx, t, what, func(context.Context) (bool, string) {
+		if err := cond(); err != nil {
+			return false, err.Error()
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v", what, err)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+		return true, ""
+	})
 }
 
 // equalsStore reports how m differs from the JSON values under prefix.

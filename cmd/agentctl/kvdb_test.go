@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/pflag"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"gopkg.in/yaml.v3"
+
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 func TestGetPrintsValueAsText(t *testing.T) {
@@ -286,13 +288,10 @@ func startWatch(t *testing.T, e env, cli *clientv3.Client, sentinel string, args
 // waitFor waits until out contains want, or fails the test.
 func waitFor(t *testing.T, out *syncBuffer, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("watch output %q does not contain %q", out.String(), want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, 10*time.Second, fmt.Sprintf("output containing %q", want), func() (bool, string) {
+		got := out.String()
+		return strings.Contains(got, want), fmt.Sprintf("output %q", got)
+	})
 }
 
 func TestWatchPrintsPutAndDelete(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 func TestProcessLogPrintsTheLastLines(t *testing.T) {
@@ -71,13 +73,7 @@ func followLog(t *testing.T, e env, args ...string) (out *syncBuffer, done <-cha
 // that orders nothing.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, 20*time.Second, what, func() (bool, string) { return cond(), "" })
 }
 
 func TestProcessLogFollowPrintsNewLinesUntilInterrupted(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/plinth-go/plinth/health/statuscheck/model"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 func TestMain(m *testing.M) {
@@ -49,17 +50,13 @@ func get(t *testing.T, url string) (int, []byte) {
 // background.
 func waitReady(t *testing.T, base string) []byte {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		code, body := get(t, base+"/readiness")
-		if code == http.StatusOK {
-			return body
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readiness = %d %s after 30s", code, body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var body []byte
+	testwait.For(t, 30*time.Second, "/readiness = 200", func() (bool, string) {
+		var code int
+		code, body = get(t, base+"/readiness")
+		return code == http.StatusOK, fmt.Sprintf("/readiness = %d %s", code, body)
+	})
+	return body
 }
 
 func TestDemoAgentWithEmbeddedEtcdBecomesReadyAndPublishesItsStatus(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"reflect"
@@ -17,6 +18,7 @@ import (
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/embedded"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
 	"github.com/plinth-go/plinth/infra/rest"
+	"github.com/plinth-go/plinth/internal/testwait"
 	"github.com/plinth-go/plinth/servicelabel"
 )
 
@@ -38,17 +40,12 @@ func getRoutes(t *testing.T, base, query string) routeList {
 // the background.
 func waitRoutes(t *testing.T, base, what string, cond func(routeList) bool) routeList {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		l := getRoutes(t, base, "")
-		if cond(l) {
-			return l
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after 30s; GET %s = %+v", what, routesPath, l)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var l routeList
+	testwait.For(t, 30*time.Second, what, func() (bool, string) {
+		l = getRoutes(t, base, "")
+		return cond(l), fmt.Sprintf("GET %s = %+v", routesPath, l)
+	})
+	return l
 }
 
 // pluginState returns the state of plugin in the body of /readiness, and

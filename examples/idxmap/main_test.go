@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -13,21 +14,10 @@ import (
 	"github.com/plinth-go/plinth/agent/agenttest"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd"
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 func TestMain(m *testing.M) { etcdtest.VerifyTestMain(m) }
-
-// waitFor polls cond: the example's plugins have no event for "seen".
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func TestMonitorSeesTheInterfacesOfAnotherPlugin(t *testing.T) {
 	ifs, mon := NewInterfaces(), NewMonitor()
@@ -35,7 +25,11 @@ func TestMonitorSeesTheInterfacesOfAnotherPlugin(t *testing.T) {
 	ifs.Configure("eth0", &Interface{Type: "ethernet", Addrs: []string{"10.0.0.1/24"}})
 	ifs.Remove("lo")
 	want := []string{"create lo", "create eth0", "delete lo"}
-	waitFor(t, "the monitor to see the changes", func() bool { return len(mon.Seen()) >= len(want) })
+	// Polled: the example's plugins have no event for "seen".
+	testwait.For(t, 20*time.Second, "the monitor to see the changes", func() (bool, string) {
+		seen := mon.Seen()
+		return len(seen) >= len(want), fmt.Sprintf("seen %q", seen)
+	})
 	if got := mon.Seen(); !slices.Equal(got, want) {
 		t.Errorf("monitor saw %q, want %q", got, want)
 	}
@@ -67,5 +61,8 @@ func TestRouteCacheFollowsEtcd(t *testing.T) {
 		t.Errorf(`routes in vrf red = %q, want [default]`, got)
 	}
 	cli.Put(ctx, RoutesPrefix+"10.1.0.0_16", `{"vrf":"red","next_hop":"10.0.0.2"}`)
-	waitFor(t, "the new route", func() bool { return len(rc.Routes().ListNames("vrf", "red")) == 2 })
+	testwait.For(t, 20*time.Second, "the new route", func() (bool, string) {
+		red := rc.Routes().ListNames("vrf", "red")
+		return len(red) == 2, fmt.Sprintf("routes in vrf red %q", red)
+	})
 }

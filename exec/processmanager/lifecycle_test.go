@@ -21,6 +21,7 @@ import (
 
 	pm "github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/processmanager/status"
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 func TestCPUAffinityBindsEveryThread(t *testing.T) {
@@ -173,20 +174,10 @@ func checkAffinity(t *testing.T, pid int, want []int) {
 // little later, the threads whose creation was under way as it started.
 func waitAffinity(t *testing.T, pid int, want []int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testwait.For(t, 20*time.Second, fmt.Sprintf("every thread of %d on cpus %v", pid, want), func() (bool, string) {
 		problems := affinityProblems(t, pid, want)
-		if len(problems) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			for _, problem := range problems {
-				t.Error(problem)
-			}
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return len(problems) == 0, strings.Join(problems, "; ")
+	})
 }
 
 // affinityProblems checks the affinity of every thread of pid, through

@@ -20,6 +20,7 @@ import (
 
 	pm "github.com/plinth-go/plinth/exec/processmanager"
 	"github.com/plinth-go/plinth/exec/processmanager/status"
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 // helper is the path of the test helper binary (internal/testhelper),
@@ -184,13 +185,7 @@ func (l *lines) waitPrefix(t testing.TB, prefix string, n int) string {
 // waitFor polls cond until it holds, failing the test after 20s.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testwait.For(t, 20*time.Second, what, func() (bool, string) { return cond(), "" })
 }
 
 // next receives a notification, failing the test after 20s.

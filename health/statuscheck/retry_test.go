@@ -7,6 +7,7 @@ import (
 	"github.com/plinth-go/plinth/agent"
 	"github.com/plinth-go/plinth/agent/agenttest"
 	"github.com/plinth-go/plinth/health/statuscheck"
+	"github.com/plinth-go/plinth/internal/testwait"
 	"github.com/plinth-go/plinth/servicelabel"
 )
 
@@ -19,19 +20,17 @@ func (storePlugin) Init() error    { return nil }
 func (storePlugin) Close() error   { return nil }
 func (storePlugin) String() string { return "flaky" }
 
+// awaitStore waits until the store holds want under key and returns how
+// many writes of key the store counted then.
 func awaitStore(t *testing.T, s *flakyStore, key, want string) int {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got, writes := s.value(key)
-		if got == want {
-			return writes
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s = %s, want %s", key, got, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var writes int
+	testwait.For(t, 20*time.Second, key+" = "+want, func() (bool, string) {
+		got, n := s.value(key)
+		writes = n
+		return got == want, key + " = " + got
+	})
+	return writes
 }
 
 func TestPublishRetriesWhileTheStoreFailsAndWritesOnlyWhatDiffers(t *testing.T) {

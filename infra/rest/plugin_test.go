@@ -18,6 +18,7 @@ import (
 	"github.com/plinth-go/plinth/infra/config"
 	"github.com/plinth-go/plinth/infra/rest"
 	"github.com/plinth-go/plinth/internal/freeport"
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 func TestZeroConfigListensOnDefaultEndpoint(t *testing.T) {
@@ -267,12 +268,13 @@ func TestCloseLetsInFlightRequestFinish(t *testing.T) {
 	go func() { closed <- p.Close() }()
 
 	// Close stops accepting connections at once...
-	waitFor(t, "the listener to close", func() bool {
+	testwait.For(t, 10*time.Second, "the listener to close", func() (bool, string) {
 		conn, err := net.Dial("tcp", p.Addr().String())
-		if err == nil {
-			conn.Close()
+		if err != nil {
+			return true, ""
 		}
-		return err != nil
+		conn.Close()
+		return false, "a dial to " + p.Addr().String() + " succeeded"
 	})
 	// ...but waits for the request in flight.
 	select {
@@ -458,17 +460,5 @@ func TestFlagsGoOnTheAgentFlagSet(t *testing.T) {
 	}
 	if flag.CommandLine.Lookup("http-port") != nil {
 		t.Error("the global FlagSet has -http-port")
-	}
-}
-
-// waitFor polls cond until it holds; it fails the test after 10s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/plinth-go/plinth/infra/kvdb/etcd/etcdtest"
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 // watcherEnv makes the test binary the watcher process (see RunWatcher).
@@ -96,7 +97,7 @@ func TestFleet(t *testing.T) {
 		}
 	})
 	w := startWatcher(t, c.Endpoints())
-	waitUntil(t, 5*time.Minute, "every agent's keys are OK in etcd", func() (bool, string) {
+	testwait.For(t, 5*time.Minute, "every agent's keys are OK in etcd", func() (bool, string) {
 		return keysMatch(t, cli, f)
 	})
 	rep.add("start -> every key in etcd", time.Since(started).Seconds(), "s")
@@ -148,7 +149,7 @@ func TestFleet(t *testing.T) {
 		rep.add(name+": change -> watcher p50", pct(lat, 50).Seconds()*1000, "ms")
 		rep.add(name+": change -> watcher p99", pct(lat, 99).Seconds()*1000, "ms")
 		settled := time.Now()
-		waitUntil(t, 2*time.Minute, name+": every key in etcd equals its agent's own state", func() (bool, string) {
+		testwait.For(t, 2*time.Minute, name+": every key in etcd equals its agent's own state", func() (bool, string) {
 			return keysMatch(t, cli, f)
 		})
 		rep.add(name+": stop -> every key equals its agent", time.Since(settled).Seconds()*1000, "ms")
@@ -162,7 +163,7 @@ func TestFleet(t *testing.T) {
 	wiped := time.Now()
 	c.Wipe()
 	cli2 := etcdtest.Client(t, c.Endpoints()...)
-	waitUntil(t, 5*time.Minute, "every agent's keys are back after the wipe", func() (bool, string) {
+	testwait.For(t, 5*time.Minute, "every agent's keys are back after the wipe", func() (bool, string) {
 		return keysMatch(t, cli2, f)
 	})
 	rep.add("store wiped -> every key back", time.Since(wiped).Seconds(), "s")
@@ -319,21 +320,6 @@ func counter(t *testing.T, c *etcdtest.Cluster, name string, one bool) float64 {
 		sum += v
 	}
 	return sum
-}
-
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v: %s", what, timeout, why)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // watcher is the watcher process (the test binary in watcher mode) and the

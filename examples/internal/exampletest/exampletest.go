@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/plinth-go/plinth/internal/testwait"
 )
 
 // builds holds what Binary built in this test binary.
@@ -211,25 +213,11 @@ func (p *Process) Interrupt(t testing.TB, timeout time.Duration) int {
 	return p.Wait(t, timeout)
 }
 
-// WaitFor calls cond every 50ms until it reports true, and fails the test
-// with cond's last explanation when timeout passes first.
+// WaitFor calls cond until it reports true, and fails the test with cond's
+// last explanation when timeout passes first: it is [testwait.For].
 func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() (ok bool, why string)) {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		select {
-		case <-deadline.C:
-			t.Fatalf("%s: not after %v: %s", what, timeout, why)
-		case <-tick.C:
-		}
-	}
+	testwait.For(t, timeout, what, cond)
 }
 
 // output collects what a process prints and signals each write on changed,

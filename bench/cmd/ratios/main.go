@@ -12,6 +12,12 @@
 //
 //	ratio <name>-vs-<peer>/cpu <median> (<min>–<max>, n=<samples>)
 //
+// and when both report rss-bytes (the resident memory of a process, for
+// benchmarks that compare what a process costs to keep running), a line
+// compares it the same way:
+//
+//	ratio <name>-vs-<peer>/rss <median> (<min>–<max>, n=<samples>)
+//
 // Names are lower-cased with "Benchmark" dropped and CamelCase turned into
 // kebab-case. It exits non-zero when there is nothing to compare.
 package main
@@ -43,6 +49,7 @@ func main() {
 type sample struct {
 	nsPerOp  float64
 	cpuPerOp float64 // 0 when not reported
+	rssBytes float64 // 0 when not reported
 }
 
 // group holds the samples of one comparison, by implementation, in the
@@ -101,6 +108,10 @@ func run(r io.Reader, w io.Writer) (int, error) {
 				fmt.Fprintln(w, line)
 				n++
 			}
+			if line, ok := ratioLine(label+"/rss", ours, g.impls[p], func(s sample) float64 { return s.rssBytes }); ok {
+				fmt.Fprintln(w, line)
+				n++
+			}
 		}
 	}
 	return n, nil
@@ -135,7 +146,7 @@ func median(xs []float64) float64 {
 }
 
 // parseLine returns the benchmark name without the -GOMAXPROCS suffix and
-// the repeat suffix (#01), and its ns/op and cpu-ns/op, from a line such as
+// the repeat suffix (#01), and its ns/op, cpu-ns/op and rss-bytes, from a line such as
 // "BenchmarkX/N=100/ours#01-2   1000   1234 ns/op   900 cpu-ns/op   56 B/op".
 func parseLine(line string) (string, sample, bool) {
 	f := strings.Fields(line)
@@ -153,6 +164,8 @@ func parseLine(line string) (string, sample, bool) {
 			s.nsPerOp = v
 		case "cpu-ns/op":
 			s.cpuPerOp = v
+		case "rss-bytes":
+			s.rssBytes = v
 		}
 	}
 	if s.nsPerOp == 0 {

@@ -63,3 +63,24 @@ func TestRatiosIgnoreLinesThatAreNotResults(t *testing.T) {
 		t.Errorf("run() = %d, %v, output %q; want nothing", n, err, out.String())
 	}
 }
+
+func TestRatiosCompareResidentMemoryWhenBothSidesReportIt(t *testing.T) {
+	in := `BenchmarkProcs/N=50/ours-2 1 300 ns/op 8000000 rss-bytes
+BenchmarkProcs/N=50/peer-2 1 600 ns/op 20000000 rss-bytes
+BenchmarkProcs/N=50/ours#01-2 1 300 ns/op 10000000 rss-bytes
+BenchmarkProcs/N=50/peer#01-2 1 300 ns/op 20000000 rss-bytes
+BenchmarkOneSided/ours-2 1 300 ns/op 8000000 rss-bytes
+BenchmarkOneSided/peer-2 1 300 ns/op
+`
+	var out strings.Builder
+	if _, err := run(strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	want := `ratio procs/N=50-vs-peer 0.750 (0.500–1.000, n=2)
+ratio procs/N=50-vs-peer/rss 0.450 (0.400–0.500, n=2)
+ratio one-sided-vs-peer 1.000 (1.000–1.000, n=1)
+`
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+}

@@ -31,7 +31,7 @@ type Layer struct {
 //     layer into the tests that use it, and it may be imported (by non-test
 //     code) only from its own layer and above.
 //   - Packages under internal/ are small helpers that import no Plinth
-//     package (freeport, testpki, backoff, keyname, layers), so they are
+//     package (freeport, testpki, backoff, testwait, layers), so they are
 //     foundation and any layer may use them: "internal/..." is a foundation
 //     pattern. The exceptions wire whole agents (the fault suite, the fleet
 //     simulator, the security and input sweeps) and are named one by one

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"fmt"
+	"github.com/plinth-go/plinth/infra/config"
 	"time"
 )
 
@@ -53,18 +54,9 @@ func UseConf(c Config) Option {
 // reported.
 func (p *Plugin) resolveConfig() (Config, error) {
 	var cfg Config
-	origin := "the default config"
-	if p.Cfg != nil {
-		found, err := p.Cfg.LoadValue(&cfg)
-		if err != nil {
-			return Config{}, fmt.Errorf("dashboard: %w", err)
-		}
-		if found {
-			origin = "config file " + p.Cfg.GetConfigName()
-		}
-	}
-	if p.codeConf != nil {
-		cfg, origin = *p.codeConf, "the config set in code (UseConf)"
+	origin, err := config.Resolve(p.Cfg, p.codeConf, &cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("dashboard: %w", err)
 	}
 	if err := cfg.validate(); err != nil {
 		return Config{}, fmt.Errorf("dashboard: %s: %w", origin, err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/plinth-go/plinth/health/statuscheck/model"
 	"github.com/plinth-go/plinth/infra"
+	"github.com/plinth-go/plinth/infra/config"
 	"github.com/plinth-go/plinth/infra/kvdb"
 	"github.com/plinth-go/plinth/infra/status"
 	"github.com/plinth-go/plinth/logging"
@@ -177,18 +178,9 @@ func buildInfo() [3]string {
 // checks the result; a bad value is reported with the file it came from.
 func (p *Plugin) resolveConfig() (Config, error) {
 	var cfg Config
-	origin := "the default config"
-	if p.Cfg != nil {
-		found, err := p.Cfg.LoadValue(&cfg)
-		if err != nil {
-			return Config{}, fmt.Errorf("statuscheck: %w", err)
-		}
-		if found {
-			origin = "config file " + p.Cfg.GetConfigName()
-		}
-	}
-	if p.codeConf != nil {
-		cfg, origin = *p.codeConf, "the config set in code (UseConf)"
+	origin, err := config.Resolve(p.Cfg, p.codeConf, &cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("statuscheck: %w", err)
 	}
 	if err := cfg.validate(); err != nil {
 		return Config{}, fmt.Errorf("statuscheck: %s: %w", origin, err)

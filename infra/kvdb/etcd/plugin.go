@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/connectivity"
 
 	"github.com/plinth-go/plinth/infra"
+	"github.com/plinth-go/plinth/infra/config"
 	"github.com/plinth-go/plinth/infra/kvdb"
 	"github.com/plinth-go/plinth/internal/backoff"
 	"github.com/plinth-go/plinth/logging"
@@ -208,24 +209,16 @@ func (p *Plugin) Endpoints() []string { return slices.Clone(p.cfg.Endpoints) }
 // configured merges the sources that the user sets, without defaults.
 func (p *Plugin) configured() (Config, string, error) {
 	var cfg Config
-	origin := "the default config"
-	if p.Cfg != nil {
-		found, err := p.Cfg.LoadValue(&cfg)
-		if err != nil {
-			return Config{}, "", fmt.Errorf("etcd: %w", err)
-		}
-		if found {
-			origin = "config file " + p.Cfg.GetConfigName()
-		}
-		if len(cfg.Endpoints) == 0 {
-			if v, ok := p.Cfg.Lookup("", EndpointsEnv); ok {
-				cfg.Endpoints = splitEndpoints(v)
-				origin += " with endpoints from " + EndpointsEnv
-			}
-		}
+	origin, err := config.Resolve(p.Cfg, p.codeConf, &cfg)
+	if err != nil {
+		return Config{}, "", fmt.Errorf("etcd: %w", err)
 	}
-	if p.codeConf != nil {
-		cfg, origin = *p.codeConf, "the config set in code (UseConf)"
+	// ETCD_ENDPOINTS fills in for a file without endpoints; code wins.
+	if p.codeConf == nil && p.Cfg != nil && len(cfg.Endpoints) == 0 {
+		if v, ok := p.Cfg.Lookup("", EndpointsEnv); ok {
+			cfg.Endpoints = splitEndpoints(v)
+			origin += " with endpoints from " + EndpointsEnv
+		}
 	}
 	return cfg, origin, nil
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/plinth-go/plinth/infra"
+	"github.com/plinth-go/plinth/infra/config"
 )
 
 // PluginName is the default name of the plugin; its config file is
@@ -101,21 +102,15 @@ func (p *Plugin) Init() error {
 // reported rather than silently ignored.
 func (p *Plugin) resolveConfig() (Config, string, error) {
 	var cfg Config
-	origin := "the default config"
-	if p.Cfg != nil {
-		found, err := p.Cfg.LoadValue(&cfg)
-		if err != nil {
-			return Config{}, "", fmt.Errorf("embedded etcd: %w", err)
-		}
-		if found {
-			origin = "config file " + p.Cfg.GetConfigName()
-		}
+	origin, err := config.Resolve(p.Cfg, nil, &cfg)
+	if err != nil {
+		return Config{}, "", fmt.Errorf("embedded etcd: %w", err)
 	}
 	if p.codeConf != nil {
-		if origin != "the default config" && p.Log != nil {
+		if origin != config.OriginDefault && p.Log != nil {
 			p.Log.Warnf("%s ignored: the config is set in code (UseConf)", origin)
 		}
-		cfg, origin = *p.codeConf, "the config set in code (UseConf)"
+		cfg, origin = *p.codeConf, config.OriginCode
 	}
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {

@@ -6,22 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/plinth-go/plinth/examples/internal/exampletest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	exampletest.RemoveBinaries()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			os.Stderr.WriteString("goleak: " + err.Error() + "\n")
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { exampletest.Main(m) }
 
 const (
 	readme = "../../README.md"

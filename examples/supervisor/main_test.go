@@ -12,24 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/plinth-go/plinth/examples/internal/exampletest"
 	"github.com/plinth-go/plinth/exec/supervisor"
 	"github.com/plinth-go/plinth/internal/freeport"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	exampletest.RemoveBinaries()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			os.Stderr.WriteString("goleak: " + err.Error() + "\n")
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { exampletest.Main(m) }
 
 const pkg = "github.com/plinth-go/plinth/examples/supervisor"
 

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/plinth-go/plinth/internal/testwait"
 )
 
@@ -57,6 +59,21 @@ func Binary(t testing.TB, importPath string) string {
 		t.Fatalf("exampletest: %v", b.err)
 	}
 	return b.path
+}
+
+// Main runs the tests of an example's package: m.Run, then RemoveBinaries,
+// then, when every test passed, a check that no goroutine was left
+// running. It exits with the result. Call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	RemoveBinaries()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // RemoveBinaries deletes what Binary built. TestMain calls it once the tests
